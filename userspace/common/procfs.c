@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/procfs.h"
+
+int procfs_parse_stat(const char *buf, struct proc_stat *st)
+{
+	const char *open, *close;
+	size_t comm_len;
+	int n;
+
+	memset(st, 0, sizeof(*st));
+	if (!buf)
+		return -EINVAL;
+	/* comm may hold spaces, ')' and newlines: it ends at the last ')'. */
+	open = strchr(buf, '(');
+	close = strrchr(buf, ')');
+	if (!open || !close || close < open)
+		return -EINVAL;
+	if (sscanf(buf, "%d", &st->pid) != 1)
+		return -EINVAL;
+	comm_len = close - open - 1;
+	if (comm_len >= sizeof(st->comm))
+		comm_len = sizeof(st->comm) - 1;
+	memcpy(st->comm, open + 1, comm_len);
+	st->comm[comm_len] = '\0';
+
+	/* Fields 3..; 4 tty_nr, 5 tpgid, 9 flags and 10-13 fault counts are partly skipped. */
+	n = sscanf(close + 1,
+		   " %c %d %d %d %*s %*s %*s %" SCNu64 " %*s %" SCNu64 " %*s %" SCNu64
+		   " %" SCNu64 " %*s %*s %" SCNd64 " %" SCNd64 " %" SCNd64 " %*s %" SCNu64
+		   " %" SCNu64 " %" SCNd64 " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+		   " %*s %d %u %u %" SCNu64,
+		   &st->state, &st->ppid, &st->pgrp, &st->session, &st->minflt, &st->majflt,
+		   &st->utime, &st->stime, &st->priority, &st->nice, &st->num_threads,
+		   &st->starttime, &st->vsize, &st->rss, &st->processor, &st->rt_priority,
+		   &st->policy, &st->delayacct_blkio_ticks);
+	/* Up to rss (field 24) is what every kernel since 2.6 has; the rest is optional. */
+	if (n < 14)
+		return -EINVAL;
+	if (!isalpha((unsigned char)st->state))
+		return -EINVAL;
+	/* exit_code is the last field (52) on Linux 3.5+. */
+	{
+		const char *last = strrchr(close, ' ');
+
+		if (last && n >= 18)
+			st->exit_code = atoi(last + 1);
+	}
+	return 0;
+}
+
+/* Parses "Key:\tN kB" into bytes. */
+static bool status_kb(const char *line, const char *key, uint64_t *out)
+{
+	size_t klen = strlen(key);
+	unsigned long long v;
+
+	if (strncmp(line, key, klen) || line[klen] != ':')
+		return false;
+	if (sscanf(line + klen + 1, "%llu", &v) == 1)
+		*out = (uint64_t)v * 1024;
+	return true;
+}
+
+static bool status_u64(const char *line, const char *key, uint64_t *out, int base)
+{
+	size_t klen = strlen(key);
+
+	if (strncmp(line, key, klen) || line[klen] != ':')
+		return false;
+	*out = strtoull(line + klen + 1, NULL, base);
+	return true;
+}
+
+int procfs_parse_status(const char *buf, struct proc_status *st)
+{
+	const char *line = buf;
+	bool seen_name = false;
+
+	memset(st, 0, sizeof(*st));
+	if (!buf)
+		return -EINVAL;
+	while (line && *line) {
+		const char *next = strchr(line, '\n');
+		uint64_t v;
+
+		if (!strncmp(line, "Name:\t", 6)) {
+			/* The kernel escapes '\n' and '\\' in Name; keep it as written. */
+			size_t len = next ? (size_t)(next - line - 6) : strlen(line + 6);
+
+			if (len >= sizeof(st->name))
+				len = sizeof(st->name) - 1;
+			memcpy(st->name, line + 6, len);
+			st->name[len] = '\0';
+			seen_name = true;
+		} else if (!strncmp(line, "State:", 6)) {
+			const char *p = line + 6;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			st->state = *p;
+		} else if (!strncmp(line, "Tgid:", 5)) {
+			st->tgid = atoi(line + 5);
+		} else if (!strncmp(line, "PPid:", 5)) {
+			st->ppid = atoi(line + 5);
+		} else if (!strncmp(line, "TracerPid:", 10)) {
+			st->tracer_pid = atoi(line + 10);
+		} else if (!strncmp(line, "Uid:", 4)) {
+			sscanf(line + 4, "%u %u %u %u", &st->uid[0], &st->uid[1], &st->uid[2],
+			       &st->uid[3]);
+		} else if (!strncmp(line, "Gid:", 4)) {
+			sscanf(line + 4, "%u %u %u %u", &st->gid[0], &st->gid[1], &st->gid[2],
+			       &st->gid[3]);
+		} else if (!strncmp(line, "NSpid:", 6)) {
+			const char *p = line + 6;
+			char *end;
+
+			st->nspid_count = 0;
+			while (st->nspid_count < PROC_NS_LEVELS) {
+				long pid = strtol(p, &end, 10);
+
+				if (end == p)
+					break;
+				st->nspid[st->nspid_count++] = (pid_t)pid;
+				p = end;
+			}
+		} else if (status_kb(line, "VmPeak", &st->vm_peak) ||
+			   status_kb(line, "VmSize", &st->vm_size) ||
+			   status_kb(line, "VmHWM", &st->vm_hwm) ||
+			   status_kb(line, "VmRSS", &st->vm_rss) ||
+			   status_kb(line, "RssAnon", &st->rss_anon) ||
+			   status_kb(line, "RssFile", &st->rss_file) ||
+			   status_kb(line, "RssShmem", &st->rss_shmem) ||
+			   status_kb(line, "VmSwap", &st->vm_swap) ||
+			   status_kb(line, "VmData", &st->vm_data) ||
+			   status_kb(line, "VmStk", &st->vm_stk) ||
+			   status_kb(line, "VmExe", &st->vm_exe) ||
+			   status_kb(line, "VmLib", &st->vm_lib)) {
+			st->has_vm = true;
+		} else if (status_u64(line, "Threads", &v, 10)) {
+			st->threads = (int64_t)v;
+		} else if (status_u64(line, "voluntary_ctxt_switches", &v, 10)) {
+			st->voluntary_ctxt_switches = v;
+		} else if (status_u64(line, "nonvoluntary_ctxt_switches", &v, 10)) {
+			st->nonvoluntary_ctxt_switches = v;
+		} else if (status_u64(line, "SigBlk", &st->sig_blk, 16) ||
+			   status_u64(line, "SigIgn", &st->sig_ign, 16) ||
+			   status_u64(line, "SigCgt", &st->sig_cgt, 16) ||
+			   status_u64(line, "CapEff", &st->cap_eff, 16)) {
+			/* stored by status_u64 */
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return seen_name ? 0 : -EINVAL;
+}
+
+int procfs_parse_maps_line(const char *line, struct proc_map *m)
+{
+	unsigned long long start, end, offset, inode;
+	int path_at = -1;
+	size_t len;
+
+	memset(m, 0, sizeof(*m));
+	if (!line)
+		return -EINVAL;
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, m->perms, &offset,
+		   &m->dev_major, &m->dev_minor, &inode, &path_at) < 7 ||
+	    path_at < 0)
+		return -EINVAL;
+	if (end < start || strlen(m->perms) != 4)
+		return -EINVAL;
+	m->start = start;
+	m->end = end;
+	m->offset = offset;
+	m->inode = inode;
+
+	len = strcspn(line + path_at, "\n");
+	if (len >= sizeof(m->path))
+		len = sizeof(m->path) - 1;
+	memcpy(m->path, line + path_at, len);
+	m->path[len] = '\0';
+	if (len > 10 && !strcmp(m->path + len - 10, " (deleted)")) {
+		m->path[len - 10] = '\0';
+		m->deleted = true;
+	}
+	return 0;
+}
+
+int procfs_parse_io(const char *buf, struct proc_io *io)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "rchar", offsetof(struct proc_io, rchar) },
+		{ "wchar", offsetof(struct proc_io, wchar) },
+		{ "syscr", offsetof(struct proc_io, syscr) },
+		{ "syscw", offsetof(struct proc_io, syscw) },
+		{ "read_bytes", offsetof(struct proc_io, read_bytes) },
+		{ "write_bytes", offsetof(struct proc_io, write_bytes) },
+		{ "cancelled_write_bytes", offsetof(struct proc_io, cancelled_write_bytes) },
+	};
+	const char *line = buf;
+	int found = 0;
+
+	memset(io, 0, sizeof(*io));
+	if (!buf)
+		return -EINVAL;
+	while (line && *line) {
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (status_u64(line, keys[i].key, (uint64_t *)((char *)io + keys[i].off), 10))
+				found++;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return found ? 0 : -EINVAL;
+}
+
+int procfs_parse_environ(const char *buf, size_t len,
+			 int (*fn)(const char *name, size_t name_len, const char *value,
+				   size_t value_len, void *ctx),
+			 void *ctx)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *entry = buf + i;
+		const char *nul = memchr(entry, '\0', len - i);
+		size_t elen = nul ? (size_t)(nul - entry) : len - i;
+		const char *eq = memchr(entry, '=', elen);
+		int ret;
+
+		if (elen) {
+			if (eq)
+				ret = fn(entry, eq - entry, eq + 1, elen - (eq - entry) - 1, ctx);
+			else
+				ret = fn(entry, elen, entry + elen, 0, ctx);
+			if (ret)
+				return ret;
+		}
+		i += elen + 1;
+	}
+	return 0;
+}
+
+static void procfs_path(char *path, size_t size, pid_t pid, pid_t tid, const char *name)
+{
+	if (tid < 0)
+		snprintf(path, size, "/proc/%d/%s", pid, name);
+	else
+		snprintf(path, size, "/proc/%d/task/%d/%s", pid, tid, name);
+}
+
+int procfs_read(pid_t pid, pid_t tid, const char *name, char **buf, size_t *len)
+{
+	size_t cap = 4096, used = 0;
+	char path[128];
+	char *data = NULL;
+	int fd, err = 0;
+
+	*buf = NULL;
+	procfs_path(path, sizeof(path), pid, tid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	data = malloc(cap);
+	if (!data) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (used + 1 >= cap) {
+			char *bigger = realloc(data, cap * 2);
+
+			if (!bigger) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			data = bigger;
+			cap *= 2;
+		}
+		n = read(fd, data + used, cap - used - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* A process that exits while we read reports ESRCH on some files. */
+			err = -errno;
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+		used += n;
+	}
+	data[used] = '\0';
+	*buf = data;
+	data = NULL;
+	if (len)
+		*len = used;
+cleanup:
+	free(data);
+	close(fd);
+	return err;
+}
+
+int procfs_read_stat(pid_t pid, pid_t tid, struct proc_stat *st)
+{
+	char *buf;
+	int err;
+
+	err = procfs_read(pid, tid, "stat", &buf, NULL);
+	if (err)
+		return err;
+	/* An empty stat means the task is being torn down. */
+	err = *buf ? procfs_parse_stat(buf, st) : -ESRCH;
+	free(buf);
+	return err;
+}
+
+int procfs_read_status(pid_t pid, pid_t tid, struct proc_status *st)
+{
+	char *buf;
+	int err;
+
+	err = procfs_read(pid, tid, "status", &buf, NULL);
+	if (err)
+		return err;
+	err = *buf ? procfs_parse_status(buf, st) : -ESRCH;
+	free(buf);
+	return err;
+}
+
+int procfs_for_each_map(pid_t pid, int (*fn)(const struct proc_map *m, void *ctx), void *ctx)
+{
+	struct proc_map *m = NULL;
+	char *buf = NULL, *line, *next;
+	int err;
+
+	err = procfs_read(pid, -1, "maps", &buf, NULL);
+	if (err)
+		return err;
+	m = malloc(sizeof(*m));
+	if (!m) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (procfs_parse_maps_line(line, m))
+			continue;
+		err = fn(m, ctx);
+		if (err)
+			break;
+	}
+cleanup:
+	free(m);
+	free(buf);
+	return err;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int procfs_list_pids(pid_t pid, bool tasks, pid_t **out, size_t *count)
+{
+	size_t n = 0, cap = 256;
+	char path[64] = "/proc";
+	struct dirent *de;
+	pid_t *pids = NULL;
+	DIR *dir;
+	int err = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (tasks)
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	pids = malloc(cap * sizeof(*pids));
+	if (!pids) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	while ((de = readdir(dir))) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+
+		if (*end || end == de->d_name || v <= 0)
+			continue;
+		if (n == cap) {
+			pid_t *bigger = realloc(pids, cap * 2 * sizeof(*pids));
+
+			if (!bigger) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			pids = bigger;
+			cap *= 2;
+		}
+		pids[n++] = (pid_t)v;
+	}
+	qsort(pids, n, sizeof(*pids), cmp_pid);
+	*out = pids;
+	*count = n;
+	pids = NULL;
+cleanup:
+	free(pids);
+	closedir(dir);
+	return err;
+}
+
+long procfs_clock_ticks(void)
+{
+	static long ticks;
+
+	if (!ticks) {
+		ticks = sysconf(_SC_CLK_TCK);
+		if (ticks <= 0)
+			ticks = 100;
+	}
+	return ticks;
+}
+
+int procfs_boot_time(double *boot_epoch)
+{
+	static double cached;
+	char *buf = NULL, *p;
+	int err = 0;
+
+	if (cached) {
+		*boot_epoch = cached;
+		return 0;
+	}
+	{
+		FILE *f = fopen("/proc/stat", "re");
+		size_t cap = 0;
+		ssize_t n;
+
+		if (!f)
+			return -errno;
+		err = -ENOENT;
+		while ((n = getline(&buf, &cap, f)) > 0) {
+			if (!strncmp(buf, "btime ", 6)) {
+				cached = strtod(buf + 6, &p);
+				err = 0;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	free(buf);
+	if (!err)
+		*boot_epoch = cached;
+	return err;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * /proc readers and parsers. The parsers take text and fill structs, with no I/O, so
+ * unit tests can feed them hostile input (tests/unit/test_procfs.c). The readers
+ * return negative errno: -ESRCH/-ENOENT when the process or thread is gone.
+ */
+#ifndef TRACEDUMP_PROCFS_H
+#define TRACEDUMP_PROCFS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The kernel's TASK_COMM_LEN is 16; keep room for escaped or future longer names. */
+#define PROC_COMM_MAX 64
+#define PROC_NS_LEVELS 32
+
+/* /proc/PID/stat and /proc/PID/task/TID/stat; times are in clock ticks. */
+struct proc_stat {
+	pid_t pid;
+	char comm[PROC_COMM_MAX]; /* raw bytes between the first '(' and the last ')' */
+	char state;
+	pid_t ppid, pgrp, session;
+	uint64_t minflt, majflt;
+	uint64_t utime, stime; /* ticks */
+	int64_t priority, nice;
+	int64_t num_threads;
+	uint64_t starttime; /* ticks since boot */
+	uint64_t vsize;	    /* bytes */
+	int64_t rss;	    /* pages */
+	int processor;	    /* CPU last run on */
+	unsigned rt_priority, policy;
+	uint64_t delayacct_blkio_ticks;
+	int exit_code; /* 0 unless the fields exist (Linux 3.5+) */
+};
+
+/* /proc/PID/status: memory in bytes (the file says kB). */
+struct proc_status {
+	char name[PROC_COMM_MAX];
+	char state;
+	pid_t tgid, ppid, tracer_pid;
+	uid_t uid[4]; /* real, effective, saved, fs */
+	gid_t gid[4];
+	uint64_t vm_peak, vm_size, vm_hwm, vm_rss, rss_anon, rss_file, rss_shmem, vm_swap;
+	uint64_t vm_data, vm_stk, vm_exe, vm_lib;
+	int64_t threads;
+	uint64_t voluntary_ctxt_switches, nonvoluntary_ctxt_switches;
+	pid_t nspid[PROC_NS_LEVELS]; /* outermost first; nspid[nspid_count - 1] is innermost */
+	int nspid_count;
+	uint64_t sig_blk, sig_ign, sig_cgt; /* SigBlk, SigIgn, SigCgt masks */
+	uint64_t cap_eff;		    /* CapEff mask */
+	bool has_vm;			    /* false for kernel threads and zombies */
+};
+
+/* One line of /proc/PID/maps. */
+struct proc_map {
+	uint64_t start, end, offset;
+	char perms[5]; /* "r-xp" */
+	unsigned dev_major, dev_minor;
+	uint64_t inode;
+	char path[PATH_MAX]; /* "" for anonymous; "[heap]", "[stack]", ... kept */
+	bool deleted;	     /* path ended in " (deleted)", which is stripped */
+};
+
+/* /proc/PID/io */
+struct proc_io {
+	uint64_t rchar, wchar, syscr, syscw, read_bytes, write_bytes, cancelled_write_bytes;
+};
+
+int procfs_parse_stat(const char *buf, struct proc_stat *st);
+int procfs_parse_status(const char *buf, struct proc_status *st);
+/* @line without its newline or with it; returns -EINVAL on malformed input. */
+int procfs_parse_maps_line(const char *line, struct proc_map *m);
+int procfs_parse_io(const char *buf, struct proc_io *io);
+
+/*
+ * Calls @fn for each NAME=VALUE entry of a NUL-separated environ block. @name and
+ * @value are not NUL-terminated; their lengths are given. An entry without '=' has
+ * an empty value. Stops early and returns what @fn returns if it is non-zero.
+ */
+int procfs_parse_environ(const char *buf, size_t len,
+			 int (*fn)(const char *name, size_t name_len, const char *value,
+				   size_t value_len, void *ctx),
+			 void *ctx);
+
+/*
+ * Reads /proc/PID/NAME (tid < 0) or /proc/PID/task/TID/NAME whole into a malloc'd,
+ * NUL-terminated buffer. @len (may be NULL) gets the byte count without the NUL.
+ */
+int procfs_read(pid_t pid, pid_t tid, const char *name, char **buf, size_t *len);
+
+/* Readers that combine procfs_read with the parser. */
+int procfs_read_stat(pid_t pid, pid_t tid, struct proc_stat *st);
+int procfs_read_status(pid_t pid, pid_t tid, struct proc_status *st);
+
+/*
+ * Calls @fn for each mapping in /proc/PID/maps, in address order. Stops and returns
+ * what @fn returns when it is non-zero.
+ */
+int procfs_for_each_map(pid_t pid, int (*fn)(const struct proc_map *m, void *ctx), void *ctx);
+
+/* Lists numeric entries of /proc (tasks = false) or /proc/PID/task (tasks = true),
+ * sorted ascending, into a malloc'd array. */
+int procfs_list_pids(pid_t pid, bool tasks, pid_t **out, size_t *count);
+
+/* Clock ticks per second and boot time (seconds since the epoch, from /proc/stat). */
+long procfs_clock_ticks(void);
+int procfs_boot_time(double *boot_epoch);
+
+#endif /* TRACEDUMP_PROCFS_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What this host lets tracedump do, found by loading and attaching real programs
+ * (bpf/probe.bpf.c). `doctor` prints it; the tracer checks it before loading.
+ */
+#ifndef TRACEDUMP_FEATURES_H
+#define TRACEDUMP_FEATURES_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+enum feature {
+	FEATURE_BTF,
+	FEATURE_RINGBUF,
+	FEATURE_TP_BTF,
+	FEATURE_TRACEPOINT,
+	FEATURE_RAW_TP,
+	FEATURE_UPROBE,
+	FEATURE_KPROBE,
+	FEATURE_FENTRY,
+	FEATURE_MAX,
+};
+
+struct feature_result {
+	bool ok;
+	int err;		/* negative errno of the step that failed */
+	const char *step;	/* "open", "load", "attach", "fire" */
+};
+
+struct features {
+	bool probed;
+	struct feature_result r[FEATURE_MAX];
+};
+
+extern const char *const feature_names[FEATURE_MAX];
+
+/* Probes every feature; each result says which step failed and why. */
+void features__probe(struct features *f);
+
+/* {"name": {"ok": true} | {"ok": false, "step": "attach", "error": "..."}} */
+json_t *features__to_json(const struct features *f);
+
+/* True when tracefs is mounted at /sys/kernel/tracing: classic tracepoints need it
+ * (libbpf reads their ids there). */
+bool features__tracefs_mounted(void);
+
+/* Mounts tracefs at /sys/kernel/tracing if it is not (needs root); 0 or -errno. */
+int features__ensure_tracefs(void);
+
+/* libbpf's own messages go to stderr only with TRACEDUMP_DEBUG=1 set. */
+void bpf_quiet_logging(void);
+
+#endif /* TRACEDUMP_FEATURES_H */
