@@ -134,3 +134,22 @@ bench: all
 
 clean:
 	$(Q)rm -rf $(OUTPUT)
+
+# --- Bench helpers: bench/<name>/*.c -> build/bench/<name>/<prog>, built by 'make bench' --
+BENCH_SRCS := $(wildcard bench/*/*.c)
+BENCH_PROGS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+bench: $(BENCH_PROGS)
+
+$(OUTPUT)/bench/%: bench/%.c
+	$(call msg,BENCH,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -D_GNU_SOURCE $< -o $@ -lpthread -lm
+
+# C++ test targets (C++ exceptions for the __cxa_throw probe).
+TARGET_CXX_SRCS := $(wildcard tests/targets/*.cc)
+TARGETS_CXX := $(patsubst tests/targets/%.cc,$(OUTPUT)/tests/targets/%,$(TARGET_CXX_SRCS))
+all: $(TARGETS_CXX)
+
+$(OUTPUT)/tests/targets/%: tests/targets/%.cc | $(OUTPUT)/tests/targets
+	$(call msg,TARGET,$@)
+	$(Q)$(CXX) -std=gnu++17 -g -O0 -fno-omit-frame-pointer -Wall $< -o $@ -lpthread
