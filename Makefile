@@ -28,7 +28,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test-deps demo check unit integration vmlinux bench clean
+.PHONY: all deps test-deps bench-deps demo check unit integration vmlinux bench clean
 
 # --- Tools and libraries: a missing one stops the build with its Debian package ------
 # "command:package" and "pkg-config-name:package" pairs.
@@ -36,7 +36,7 @@ REQ_TOOLS := $(CLANG):clang $(BPFTOOL):bpftool pkg-config:pkg-config
 REQ_LIBS  := libbpf:libbpf-dev libelf:libelf-dev jansson:libjansson-dev \
 	libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev libarchive:libarchive-dev \
 	libzstd:libzstd-dev libdw:libdw-dev zlib:zlib1g-dev
-ifeq ($(filter deps test-deps clean vmlinux,$(MAKECMDGOALS)),)
+ifeq ($(filter deps test-deps bench-deps clean vmlinux,$(MAKECMDGOALS)),)
 $(foreach t,$(REQ_TOOLS),$(if $(shell command -v $(word 1,$(subst :, ,$(t))) 2>/dev/null),,\
 	$(error missing tool '$(word 1,$(subst :, ,$(t)))': apt-get install $(word 2,$(subst :, ,$(t))) (or run 'make deps'))))
 $(foreach l,$(REQ_LIBS),$(if $(shell pkg-config --exists $(word 1,$(subst :, ,$(l))) && echo y),,\
@@ -106,6 +106,9 @@ deps:
 test-deps:
 	$(Q).ci/install-deps --test
 
+bench-deps:
+	$(Q).ci/install-deps --bench
+
 # The README's first command: packages, build, and the main job on the demo target.
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -129,7 +132,7 @@ vmlinux:
 	$(Q)mkdir -p $(dir $(VMLINUX))
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
-bench: all
+bench: all bench-deps
 	$(Q)for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done
 
 clean:
