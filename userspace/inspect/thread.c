@@ -35,8 +35,10 @@ int thread_parse_wchan(const char *buf, size_t len, char *out, size_t size)
 		unsigned char c = buf[n];
 
 		/* Kernel symbols: C identifiers, plus '.' (".cold", ".isra.0") and '$'. */
-		if (!isalnum(c) && c != '_' && c != '.' && c != '$')
+		if (!isalnum(c) && c != '_' && c != '.' && c != '$') {
+			out[0] = '\0';
 			return -EINVAL;
+		}
 		out[n] = c;
 	}
 	out[n] = '\0';
