@@ -12,6 +12,7 @@
 #include "common/output.h"
 #include "common/parse.h"
 #include "inspect/inspect.h"
+#include "inspect/thread.h"
 
 struct modules_args {
 	const char *pid_arg;
@@ -152,7 +153,7 @@ static int run(int argc, char **argv, bool want_base)
 	case 0:
 		break;
 	case -ESRCH:
-		return output_error(TD_EXIT_NOT_FOUND, "process %d not found", pid);
+		return thread_report_no_process(pid);
 	case -ENOENT:
 		return output_error(TD_EXIT_NOT_FOUND, "process %d has no module based at 0x%" PRIx64,
 				    pid, base);

@@ -11,6 +11,7 @@
 
 #include "common/href.h"
 #include "common/jsonutil.h"
+#include "common/output.h"
 #include "common/procfs.h"
 #include "inspect/inspect.h"
 #include "inspect/thread.h"
@@ -115,6 +116,25 @@ int thread_group_check(pid_t pid)
 	if (status.tgid != pid)
 		return -ESRCH;
 	return 0;
+}
+
+pid_t thread_owner(pid_t tid)
+{
+	struct proc_status status;
+
+	if (tid <= 0 || procfs_read_status(tid, -1, &status) || status.tgid == tid)
+		return 0;
+	return status.tgid;
+}
+
+int thread_report_no_process(pid_t pid)
+{
+	pid_t owner = thread_owner(pid);
+
+	if (owner)
+		return output_error(TD_EXIT_NOT_FOUND,
+				    "%d is a thread of process %d, not a process", pid, owner);
+	return output_error(TD_EXIT_NOT_FOUND, "process %d not found", pid);
 }
 
 /* Tick counts as seconds (Kudu's *_processor_time). */

@@ -40,4 +40,10 @@ long thread_base_priority(const struct proc_stat *st);
  */
 int thread_group_check(pid_t pid);
 
+/* For error messages: the process @tid belongs to when it is a non-leader thread, else 0. */
+pid_t thread_owner(pid_t tid);
+
+/* Prints the error for -ESRCH on @pid ("not found", or "a thread of process N"). */
+int thread_report_no_process(pid_t pid);
+
 #endif /* TRACEDUMP_INSPECT_THREAD_H */

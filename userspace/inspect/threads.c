@@ -9,6 +9,7 @@
 #include "common/output.h"
 #include "common/parse.h"
 #include "inspect/inspect.h"
+#include "inspect/thread.h"
 
 /* Options of `threads`; a later option (e.g. --sample) adds a field and a case here. */
 struct threads_args {
@@ -99,7 +100,7 @@ static int report_error(int err, pid_t pid, const char *tid_arg)
 {
 	switch (err) {
 	case -ESRCH:
-		return output_error(TD_EXIT_NOT_FOUND, "process %d not found", pid);
+		return thread_report_no_process(pid);
 	case -ENOENT:
 		return output_error(TD_EXIT_NOT_FOUND, "thread %s is not a thread of process %d",
 				    tid_arg ? tid_arg : "?", pid);
