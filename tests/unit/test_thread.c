@@ -132,8 +132,19 @@ static void test_list_self_with_odd_name(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")),
 			 getpid());
 
-	assert_int_equal(inspect__thread_detail(getpid(), named_tid, &t), 0);
-	assert_string_equal(json_string_value(json_object_get(t, "state")), "sleeping");
+	/* The thread goes from one barrier to the next: it sleeps there within moments
+	 * (a read may catch it between stat and wchan, so both must agree). */
+	for (int tries = 0; tries < 200; tries++) {
+		assert_int_equal(inspect__thread_detail(getpid(), named_tid, &t), 0);
+		if (!strcmp(json_string_value(json_object_get(t, "state")), "sleeping") &&
+		    json_string_value(json_object_get(t, "wait_reason")))
+			break;
+		json_decref(t);
+		t = NULL;
+		usleep(10 * 1000);
+	}
+	assert_non_null(t);
+	assert_string_equal(json_string_value(json_object_get(t, "name")), odd_name);
 	assert_non_null(json_string_value(json_object_get(t, "wait_reason")));
 	json_decref(t);
 
