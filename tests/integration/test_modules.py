@@ -5,11 +5,21 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import TRACEDUMP, TARGETS, jq
+
+def wait_zombie(pid, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z":
+            return
+        time.sleep(0.01)
+    pytest.fail(f"{pid} did not become a zombie")
+
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
@@ -137,10 +147,7 @@ def test_self_kernel_thread_zombie(td):
     assert r.jq(".") == []
     z = subprocess.Popen(["true"])
     try:
-        for _ in range(1000):
-            if Path(f"/proc/{z.pid}/stat").read_text().split(") ")[1][0] == "Z":
-                break
-            os.sched_yield()
+        wait_zombie(z.pid)
         r = td("modules", z.pid)
         assert r.rc == 0, r
         assert r.jq(".") == []

@@ -3,9 +3,19 @@
 against /proc."""
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+
+def wait_zombie(pid, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z":
+            return
+        time.sleep(0.01)
+    pytest.fail(f"{pid} did not become a zombie")
+
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
@@ -127,10 +137,7 @@ def test_self_zombie_kernel_thread(td):
     # A zombie: still listed, in state zombie.
     z = subprocess.Popen(["true"])
     try:
-        for _ in range(200):
-            if Path(f"/proc/{z.pid}/stat").read_text().split(") ")[1][0] == "Z":
-                break
-            os.sched_yield()
+        wait_zombie(z.pid)
         r = td("threads", z.pid)
         assert r.rc == 0, r
         assert r.jq(".[0].state") == "zombie"
