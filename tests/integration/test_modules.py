@@ -205,3 +205,22 @@ def test_process_exits(td, target):
     t.stop()
     r = td("modules", t.pid)
     assert r.rc == 3, r
+
+
+def test_short_lived_processes_never_break(td):
+    """Processes that exit around the read: ok or not found, always valid JSON."""
+    seen = set()
+    for i in range(20):
+        p = subprocess.Popen(["sleep", "0.0%d" % (i % 5)])
+        try:
+            for cmd in ("modules", "threads"):
+                r = td(cmd, p.pid)
+                assert r.rc in (0, 3), r
+                if r.rc == 0:
+                    assert isinstance(r.jq("."), list)
+                else:
+                    assert r.stdout == "" and r.error()["exit_code"] == 3
+                seen.add(r.rc)
+        finally:
+            p.wait()
+    assert 0 in seen
