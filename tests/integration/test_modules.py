@@ -224,3 +224,24 @@ def test_short_lived_processes_never_break(td):
         finally:
             p.wait()
     assert 0 in seen
+
+
+def test_file_mapped_three_times_is_three_modules(td, target):
+    t = target("modlib", "twice")
+    extra = sorted(int(a, 16) for a in t.ready_line.split()[3:5])
+    r = td("modules", t.pid)
+    assert r.rc == 0, r
+    exe = r.jq('[.[] | select(.file_path == $p)]', "--arg", "p", str(TARGETS / "modlib"))
+    assert len(exe) == 3
+    # The loader's instance (all its segments) and the two 8 KiB mmap()s at offset 0.
+    loaded = maps_of(t.pid)
+    lowest = min(m[0] for m in loaded if m[4] == str(TARGETS / "modlib"))
+    assert exe[0]["base_address"] == hex(lowest)
+    assert len(exe[0]["mappings"]) >= 4
+    assert sorted(int(m["base_address"], 16) for m in exe[1:]) == extra
+    for m in exe[1:]:
+        assert m["module_memory_size"] == 8192
+        assert [(x["offset"], x["permissions"]) for x in m["mappings"]] == [(0, "r--p")]
+        assert m["build_id"] == exe[0]["build_id"] == readelf_build_id(TARGETS / "modlib")
+        d = td("module", t.pid, m["base_address"])
+        assert d.rc == 0 and d.jq(".") == m, d

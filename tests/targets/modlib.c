@@ -3,7 +3,10 @@
  * Target for `modules` and `threads`: linked against libm (uses it), dlopen()s libz at
  * run time, and names a thread with the characters /proc parsers trip on (a space, ')',
  * '(' and a newline). Prints "ready <pid> <zlib version>" once set up.
- * Usage: modlib [churn]   churn: also create and join short-lived threads nonstop
+ * Usage: modlib [churn|twice]
+ *   churn: also create and join short-lived threads nonstop
+ *   twice: also map its own executable twice more at offset 0 (two more instances of
+ *          the file) and print their addresses after the zlib version
  */
 #include <dlfcn.h>
 #include <math.h>
@@ -11,6 +14,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* 15 bytes, the most a thread name holds. */
@@ -62,6 +67,8 @@ int main(int argc, char **argv)
 	volatile double x = 0.5;
 	pthread_t odd, churn;
 	int churning = argc > 1 && !strcmp(argv[1], "churn");
+	int twice = argc > 1 && !strcmp(argv[1], "twice");
+	void *extra[2] = { NULL, NULL };
 	void *z;
 
 	signal(SIGTERM, on_signal);
@@ -83,7 +90,25 @@ int main(int argc, char **argv)
 	if (churning)
 		pthread_create(&churn, NULL, churn_thread, NULL);
 
-	printf("ready %d %s\n", getpid(), zlib_version());
+	if (twice) {
+		int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+		for (int i = 0; fd >= 0 && i < 2; i++) {
+			extra[i] = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (extra[i] == MAP_FAILED) {
+				perror("modlib: mmap");
+				return 1;
+			}
+		}
+		if (fd < 0) {
+			perror("modlib: open /proc/self/exe");
+			return 1;
+		}
+		close(fd);
+		printf("ready %d %s %p %p\n", getpid(), zlib_version(), extra[0], extra[1]);
+	} else {
+		printf("ready %d %s\n", getpid(), zlib_version());
+	}
 	fflush(stdout);
 	while (!stop)
 		usleep(10 * 1000);
