@@ -189,3 +189,20 @@ def test_process_exits(td, target):
     r = td("threads", t.pid)
     assert r.rc == 3, r
     assert r.error()["exit_code"] == 3
+
+
+@pytest.mark.parametrize("cmd", ["threads", "thread", "modules", "module"])
+def test_help_has_examples(td, cmd):
+    r = td(cmd, "--help")
+    assert r.rc == 0, r
+    assert "Examples:" in r.stdout and f"tracedump {cmd} 1234" in r.stdout
+    assert "Exit status" in r.stdout
+
+
+def test_thread_table(td, target):
+    t = target("demo", 1)
+    r = td("thread", t.pid, t.pid, "--table")
+    assert r.rc == 0, r
+    header, row = r.stdout.splitlines()
+    assert header.split()[:3] == ["TID", "NAME", "STATE"]
+    assert row.split()[:2] == [str(t.pid), "demo"]
