@@ -94,16 +94,12 @@ static void read_soname(Elf *elf, struct elf_info *info)
 	}
 }
 
-int elf_info__read_fd(int fd, struct elf_info *info)
+/* Fills @info from an open @elf, which it ends. */
+static int read_elf(Elf *elf, struct elf_info *info)
 {
 	GElf_Ehdr eh;
-	Elf *elf;
 	int err = 0;
 
-	memset(info, 0, sizeof(*info));
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOTSUP;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
 		return -ENOEXEC;
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
@@ -118,6 +114,24 @@ int elf_info__read_fd(int fd, struct elf_info *info)
 cleanup:
 	elf_end(elf);
 	return err;
+}
+
+int elf_info__read_fd(int fd, struct elf_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOTSUP;
+	return read_elf(elf_begin(fd, ELF_C_READ_MMAP, NULL), info);
+}
+
+int elf_info__read_memory(void *image, size_t size, struct elf_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (!image || !size)
+		return -ENOEXEC;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOTSUP;
+	return read_elf(elf_memory(image, size), info);
 }
 
 int elf_info__read(const char *path, struct elf_info *info)

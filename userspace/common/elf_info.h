@@ -21,6 +21,9 @@ struct elf_info {
 int elf_info__read(const char *path, struct elf_info *info);
 /* The same on an open fd (e.g. /proc/PID/map_files/...); the fd is not closed. */
 int elf_info__read_fd(int fd, struct elf_info *info);
+/* The same on an ELF image in memory (e.g. the vDSO copied out of /proc/PID/mem);
+ * @image must stay valid during the call only. */
+int elf_info__read_memory(void *image, size_t size, struct elf_info *info);
 
 /* Lower-case hex of the build-id into @out (2 * len + 1 bytes); "" when none. */
 void elf_info__build_id_hex(const struct elf_info *info, char *out, size_t size);
