@@ -41,6 +41,11 @@ def href(pid):
 def proctree(target, *args, **kw):
     t = target("proctree", *args, **kw)
     t.root, t.child1, t.grand1, t.child2, t.grand2 = map(int, t.ready_line.split()[1:6])
+    # It prints its ready line just before it sleeps: wait for the sleep.
+    for _ in range(500):
+        if Path(f"/proc/{t.pid}/stat").read_text().split(") ")[-1][0] == "S":
+            break
+        time.sleep(0.01)
     return t
 
 

@@ -399,6 +399,15 @@ const char *kill_tree_refusal(pid_t pid)
 	return NULL;
 }
 
+static int cmp_member(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+
+	if (x->depth != y->depth)
+		return x->depth - y->depth;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
 static json_t *member_json(const struct member *m)
 {
 	char name[32];
@@ -504,6 +513,8 @@ report:
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	/* Listed by depth, then pid: the root first, then its children, ... */
+	qsort(t.m, t.count, sizeof(*t.m), cmp_member);
 	for (size_t i = 0; i < t.count; i++) {
 		json_array_append_new(arr, member_json(&t.m[i]));
 		if (t.m[i].outcome != OUT_SURVIVED && t.m[i].outcome != OUT_DENIED)
