@@ -58,6 +58,7 @@ def test_kill_tree_with_a_stubborn_child(td, target):
     assert rep["id"] == root and rep["signal_first"] == "SIGTERM" and rep["timeout"] == 0.5
     assert rep["all_gone"] is True
     # Listed by depth, then pid.
+    assert r.jq("[.processes[].joined_by]") == ["root"] + ["parent"] * 4
     assert r.jq(".processes | map([.depth, .id])") == \
         sorted([[0, root], [1, child1], [1, child2], [2, grand1], [2, grand2]])
     assert r.jq(".processes | map({key: (.id | tostring), value: [.ppid, .depth, .name, "
@@ -78,6 +79,19 @@ def test_kill_tree_with_a_stubborn_child(td, target):
     assert by_id[root]["state"] == "zombie"
     assert t.proc.wait(timeout=10) == -signal.SIGTERM
     assert proc_state(root) is None
+
+
+def test_kill_without_pidfds(td, target):
+    """The path for kernels without pidfd_open: kill() after a start-time check, and
+    polling /proc. Same outcome."""
+    t = proctree(target, "stubborn")
+    r = td("kill", t.pid, "--timeout", "300ms",
+           env=dict(os.environ, TRACEDUMP_NO_PIDFD="1"))
+    assert r.rc == 0, r
+    assert r.jq(".processes | map({key: (.id | tostring), value: .result}) | from_entries") \
+        == {str(p): ("killed" if p == t.tree[1] else "terminated") for p in t.tree}
+    assert_all_gone(t.tree, r.jq("."))
+    assert t.proc.wait(timeout=10) == -signal.SIGTERM
 
 
 def test_kill_tree_all_terminate(td, target):
@@ -113,6 +127,8 @@ def test_kill_catches_children_forked_meanwhile(td):
         assert r.rc == 0, r
         assert r.jq(".processes | length") > 5
         assert r.jq(".all_gone") is True
+        assert set(r.jq("[.processes[].joined_by] | unique")) <= {"root", "parent", "session"}
+        assert r.jq(".processes[0] | [.id, .joined_by]") == [p.pid, "root"]
         time.sleep(0.1)
         alive = []
         for d in os.listdir("/proc"):
