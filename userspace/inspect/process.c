@@ -258,6 +258,8 @@ static json_t *cmdline_json(char *buf, size_t len)
 
 /* --- ps ------------------------------------------------------------------------------ */
 
+#define PROC_TASK_COMM_LEN 16 /* the kernel's TASK_COMM_LEN, NUL included */
+
 struct ps_ctx {
 	const struct ps_filter *filter;
 	bool by_user;
@@ -287,6 +289,30 @@ static int ps_euid(struct ps_ctx *c, const char *dir, uid_t *euid)
 	if (n < 0)
 		return (int)n;
 	return n ? process_status_euid(buf, euid) : -ESRCH;
+}
+
+/*
+ * Whether the executable's file name is @want, for a comm the kernel cut to 15 bytes that
+ * @want starts with: the one case where comm and argv[0] (which a process may rewrite)
+ * can both miss. Only then is exe read, since that needs ptrace access.
+ */
+static bool ps_exe_matches(struct ps_ctx *c, pid_t pid, const char *want, const char *comm)
+{
+	char rel[32], exe[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	if (strlen(comm) != PROC_TASK_COMM_LEN - 1 || strncmp(want, comm, PROC_TASK_COMM_LEN - 1))
+		return false;
+	snprintf(rel, sizeof(rel), "%d/exe", pid);
+	n = readlinkat(c->procfd, rel, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+		exe[n - 10] = '\0';
+	base = strrchr(exe, '/');
+	return !strcmp(base ? base + 1 : exe, want);
 }
 
 /* One summary object, or 1 (*out NULL) when the filter leaves it out or it is gone. */
@@ -323,7 +349,8 @@ static int ps_one(struct ps_ctx *c, pid_t pid, json_t **out)
 		size_t argv0_len = strnlen(c->cmdline, clen);
 
 		if (!process_name_matches(c->filter->name, st.comm, clen ? c->cmdline : NULL,
-					  argv0_len))
+					  argv0_len) &&
+		    !ps_exe_matches(c, pid, c->filter->name, st.comm))
 			return 1;
 	}
 	user_name = user_cache__name(&c->users, euid);
