@@ -533,8 +533,8 @@ static void detail_fds(struct detail *d)
 {
 	char path[64], link[PATH_MAX], target[PATH_MAX + 1];
 	json_t *files = NULL;
-	int *fds = NULL;
-	size_t n = 0, cap = 0;
+	int *fds = NULL, link_err = 0;
+	size_t n = 0, cap = 0, closed = 0;
 	struct dirent *de;
 	DIR *dir;
 
@@ -572,12 +572,23 @@ static void detail_fds(struct detail *d)
 
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", d->pid, fds[i]);
 		len = readlink(link, target, sizeof(target) - 1);
-		if (len < 0)
-			continue; /* closed since the listing */
-		json_array_append_new(files, json_string_bytes(target, (size_t)len));
+		if (len >= 0) {
+			json_array_append_new(files, json_string_bytes(target, (size_t)len));
+		} else if (errno == ENOENT) {
+			closed++; /* closed since the listing */
+		} else if (!link_err) {
+			/* The listing can be allowed while the links are not (an LSM, or the
+			 * process changed credentials in between). */
+			link_err = -errno;
+		}
 	}
-	json_set(d->j, "handle_count", json_integer((json_int_t)json_array_size(files)));
-	json_set(d->j, "open_file_handles", files);
+	json_set(d->j, "handle_count", json_integer((json_int_t)(n - closed)));
+	if (link_err) {
+		field_failed(d, "open_file_handles", link_err);
+		json_decref(files);
+	} else {
+		json_set(d->j, "open_file_handles", files);
+	}
 cleanup:
 	free(fds);
 	closedir(dir);
