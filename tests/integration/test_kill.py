@@ -221,3 +221,35 @@ def test_table(td, target):
     t.proc.wait(timeout=10)
     r = td("kill", "--help")
     assert r.rc == 0 and "--signal-first" in r.stdout and "Examples:" in r.stdout
+
+
+def test_partly_denied_tree_is_reported(td):
+    """As nobody: a root-owned shell whose child runs as nobody. The child is signalled,
+    the shell is not; the report says so on stdout, the error goes to stderr, exit 4."""
+    p = subprocess.Popen(["sh", "-c", " ".join(NOBODY) + " sleep 100 & read x"],
+                         stdin=subprocess.PIPE, start_new_session=True)
+    try:
+        child = None
+        for _ in range(500):
+            kids = [int(d) for d in os.listdir("/proc") if d.isdigit()
+                    and proc_state(int(d)) == "S"
+                    and Path(f"/proc/{d}/stat").read_text().rsplit(") ", 1)[1].split()[1]
+                    == str(p.pid) and Path(f"/proc/{d}/comm").read_text() == "sleep\n"]
+            if kids:
+                child = kids[0]
+                break
+            time.sleep(0.01)
+        assert child, "the nobody child did not start"
+        r = subprocess.run(NOBODY + [str(TRACEDUMP), "kill", str(p.pid), "--timeout", "0"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 4, r
+        rep = jq(r.stdout, ".")
+        by_id = {x["id"]: x for x in rep["processes"]}
+        assert by_id[p.pid]["result"] == "denied" and by_id[p.pid]["signal"] is None
+        assert by_id[child]["result"] in ("terminated", "killed")
+        assert rep["all_gone"] is False
+        assert "not allowed to signal 1 process of the tree" in jq(r.stderr.strip(), ".error")
+        assert p.poll() is None  # the shell is still there
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()

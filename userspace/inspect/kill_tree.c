@@ -537,8 +537,14 @@ int inspect__kill_tree(pid_t pid, const struct kill_opts *opts, json_t **out)
 		goto cleanup;
 	/* Nothing at all was allowed: that is an error, not a report. */
 	if (t.m[0].outcome == OUT_DENIED) {
-		err = -EPERM;
-		goto cleanup;
+		bool any = false;
+
+		for (size_t i = 0; i < t.count; i++)
+			any |= t.m[i].last_signal != 0;
+		if (!any) {
+			err = -EPERM;
+			goto cleanup;
+		}
 	}
 	if (first != SIGKILL)
 		tree_wait(&t, t.t0 + timeout, OUT_TERMINATED);
