@@ -565,7 +565,8 @@ static void detail_fds(struct detail *d)
 		}
 		fds[n++] = (int)fd;
 	}
-	qsort(fds, n, sizeof(*fds), cmp_fd);
+	if (n)
+		qsort(fds, n, sizeof(*fds), cmp_fd);
 	files = json_array();
 	for (size_t i = 0; i < n; i++) {
 		ssize_t len;
