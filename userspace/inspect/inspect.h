@@ -16,7 +16,8 @@
 #include <jansson.h>
 
 struct ps_filter {
-	const char *name; /* exact process name (comm or exe basename), NULL for all */
+	const char *name; /* exact process name: comm, argv[0]'s basename, or exe's basename
+			   * when comm is cut to 15 bytes; NULL for all */
 	const char *user; /* user name or numeric uid, NULL for all */
 };
 
@@ -39,6 +40,7 @@ int inspect__module_detail(pid_t pid, uint64_t base, json_t **out);
 
 struct kill_opts {
 	uint64_t timeout_ns; /* SIGTERM, then SIGKILL for what is left after this */
+	int first_signal;    /* what "SIGTERM" above is; 0 means SIGTERM */
 };
 
 /* `kill`: the tree rooted at @pid; *out lists every PID and how it ended. Refuses
