@@ -28,6 +28,14 @@ extern const uint16_t arch_elf_machine;
 extern const struct arch_regset arch_regsets[];
 extern const size_t arch_regset_count;
 
+struct capture;
+struct note_buf;
+
+/* Notes the kernel appends after every thread's (elf_coredump_extra_notes_write):
+ * on x86_64 the XSAVE layout, so debuggers read NT_X86_XSTATE right on CPUs whose
+ * layout is not the classic one. 0 or -ENOMEM. */
+int arch__extra_notes(const struct capture *cap, struct note_buf *nb);
+
 uint64_t arch__sp(const elf_gregset_t *regs);
 uint64_t arch__pc(const elf_gregset_t *regs);
 

@@ -128,13 +128,14 @@ static int open_sink(const struct dump_args *a, const char *path, struct core_si
 	return sink_file__open(path, a->force, sink, why, why_len);
 }
 
-/* -o FILE, -o DIR, or the current folder; DIR gets the default name. */
+/* -o FILE, -o DIR, or the current folder; DIR gets the default name. The result is
+ * absolute, so the JSON path means the same from any folder. */
 static int output_path(const struct dump_args *a, pid_t pid, char *out, size_t len)
 {
-	char name[256];
+	char name[256], dir[PATH_MAX], copy[PATH_MAX];
+	const char *base = name, *where = ".";
 	struct proc_stat st;
 	struct stat sb;
-	const char *dir = ".";
 
 	if (procfs_read_stat(pid, -1, &st))
 		snprintf(st.comm, sizeof(st.comm), "process");
@@ -142,15 +143,20 @@ static int output_path(const struct dump_args *a, pid_t pid, char *out, size_t l
 	if (a->output) {
 		size_t n = strlen(a->output);
 
+		where = a->output;
 		if (!(n && a->output[n - 1] == '/') &&
 		    (stat(a->output, &sb) || !S_ISDIR(sb.st_mode))) {
-			snprintf(out, len, "%s", a->output);
-			return 0;
+			/* FILE: its folder must exist; its name is kept as given. */
+			if ((size_t)snprintf(copy, sizeof(copy), "%s", a->output) >= sizeof(copy))
+				return -ENAMETOOLONG;
+			base = strrchr(a->output, '/') ? strrchr(a->output, '/') + 1 : a->output;
+			where = strrchr(copy, '/') ? (strrchr(copy, '/')[0] = 0, copy[0] ? copy : "/")
+						   : ".";
 		}
-		dir = a->output;
 	}
-	if ((size_t)snprintf(out, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
-			     name) >= len)
+	if (!realpath(where, dir))
+		return -errno;
+	if ((size_t)snprintf(out, len, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", base) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -205,8 +211,11 @@ static int do_dump(int argc, char **argv)
 	o.filter = args.filter;
 	if (isatty(STDERR_FILENO))
 		o.progress = progress;
-	if (output_path(&args, o.pid, path, sizeof(path)))
-		return output_error(TD_EXIT_USAGE, "output path too long: %s", args.output);
+	err = output_path(&args, o.pid, path, sizeof(path));
+	if (err)
+		return output_error(err == -ENAMETOOLONG ? TD_EXIT_USAGE : exit_code(err),
+				    "bad output path %s: %s", args.output ? args.output : ".",
+				    strerror(-err));
 
 	err = open_sink(&args, path, &sink, why, sizeof(why));
 	if (err)

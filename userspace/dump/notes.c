@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dump/arch.h"
 #include "dump/capture.h"
 #include "dump/notes.h"
 
@@ -180,7 +181,7 @@ int notes__build(const struct capture *cap, struct note_buf *nb)
 				goto out;
 		}
 	}
-	err = 0;
+	err = arch__extra_notes(cap, nb);
 out:
 	free(files);
 	return err;

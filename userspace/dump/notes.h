@@ -3,7 +3,8 @@
  * The ELF note writer: the PT_NOTE segment of a core, in the kernel's order
  * (fs/binfmt_elf.c write_note_info): the first thread's NT_PRSTATUS, then NT_PRPSINFO,
  * NT_SIGINFO, NT_AUXV, NT_FILE, then its other register sets; then each other thread's
- * NT_PRSTATUS and register sets.
+ * NT_PRSTATUS and register sets; then the architecture's extra notes (x86_64:
+ * NT_X86_XSAVE_LAYOUT).
  */
 #ifndef TRACEDUMP_DUMP_NOTES_H
 #define TRACEDUMP_DUMP_NOTES_H
