@@ -76,8 +76,8 @@ def check_backtraces(out, workers):
     assert len(threads) == workers + 1, out[-3000:]
     for fn in ("dump_worker_level2", "dump_worker_level1", "dump_worker_entry"):
         assert len(re.findall(rf"in {fn} \(", out)) == workers, (fn, out[-3000:])
-    assert re.search(r"in main_tick_loop \(\) at", out), out[-3000:]
-    assert re.search(r"in main \(", out), out[-3000:]
+    assert re.search(r"\bmain_tick_loop \(\) at", out), out[-3000:]
+    assert re.search(r"\bmain \(argc=", out), out[-3000:]
 
 
 def dump(td, pid, *args, **kw):
