@@ -688,8 +688,8 @@ static void *reader_main(void *arg)
 				snprintf(c->why, sizeof(c->why), "out of memory for copy buffers");
 				goto out;
 			}
-			/* Huge pages: 4 faults per buffer instead of 2048. */
-			madvise(p, BLOCK_SIZE, MADV_HUGEPAGE);
+			/* No MADV_HUGEPAGE: with THP defrag "madvise" a fault could stall in
+			 * compaction while the target is frozen. */
 			b->buf = p;
 		}
 
