@@ -443,3 +443,30 @@ def test_help_lists_dump(td):
     assert re.search(r"^  dump ", r.stdout + r.stderr, re.M)
     r = td("dump", "--help")
     assert r.rc == 0 and "Exit status" in r.stdout and "--filter" in r.stdout
+
+
+def test_progress_bar_only_on_a_terminal(target, tmp_path):
+    import pty
+    t = start(target, 1, 64)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([str(TRACEDUMP), "dump", str(t.pid), "-o", str(tmp_path / "p.core")],
+                           stdout=subprocess.PIPE, stderr=slave, text=True, timeout=60)
+        os.close(slave)
+        slave = -1
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert p.returncode == 0
+    assert jq(p.stdout, ".path") == str(tmp_path / "p.core")  # stdout stays pure JSON
+    assert b"\rdump [" in err and b"100%" in err, err
