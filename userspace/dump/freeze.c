@@ -2,6 +2,8 @@
 /* Freezing with PTRACE_SEIZE + PTRACE_INTERRUPT; see freeze.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,15 @@ static pid_t tracer_of(pid_t pid, char *name, size_t len)
 			snprintf(name, len, " (%s)", t.name);
 	}
 	return st.tracer_pid;
+}
+
+/* A thread that is exiting (zombie, dead) or already gone. */
+static bool thread_exiting(pid_t pid, pid_t tid)
+{
+	struct proc_stat st;
+
+	return procfs_read_stat(pid, tid, &st) || st.state == 'Z' || st.state == 'X' ||
+	       st.state == 'x';
 }
 
 /* Waits for @t to stop after PTRACE_INTERRUPT. Returns 0, or -ESRCH if it exited. */
@@ -94,6 +105,8 @@ static int seize(struct freeze *fz, pid_t tid, char *why, size_t why_len)
 		err = -errno;
 		if (err == -ESRCH && tid != fz->pid)
 			return 0; /* a thread that just exited */
+		if (err == -EPERM && tid != fz->pid && thread_exiting(fz->pid, tid))
+			return 0; /* the kernel refuses to attach to an exiting thread */
 		if (err == -EPERM) {
 			tracer = tracer_of(tid, tname, sizeof(tname));
 			if (tracer) {
@@ -166,14 +179,59 @@ out:
 	return err;
 }
 
+static int freeze_loop(struct freeze *fz, volatile sig_atomic_t *cancel, char *why,
+		       size_t why_len);
+
+/*
+ * With many busy threads on few CPUs, a tracer at normal priority waits its turn
+ * between each PTRACE_INTERRUPT and stop (measured: up to 180 ms for 200 spinning
+ * threads on 2 CPUs, 1.6 ms under SCHED_FIFO). Freezing and releasing run at
+ * SCHED_FIFO 1 when allowed; the copy in between runs at the caller's policy.
+ */
+struct sched_saved {
+	int policy;
+	struct sched_param param;
+	bool changed;
+};
+
+static void sched_boost(struct sched_saved *s)
+{
+	struct sched_param fifo = { .sched_priority = 1 };
+
+	s->changed = false;
+	s->policy = sched_getscheduler(0);
+	if (s->policy < 0 || s->policy == SCHED_FIFO || s->policy == SCHED_RR ||
+	    sched_getparam(0, &s->param))
+		return;
+	s->changed = !sched_setscheduler(0, SCHED_FIFO, &fifo);
+}
+
+static void sched_restore(const struct sched_saved *s)
+{
+	if (s->changed)
+		sched_setscheduler(0, s->policy, &s->param);
+}
+
 int freeze__all(pid_t pid, struct freeze *fz, volatile sig_atomic_t *cancel, char *why,
 		size_t why_len)
 {
-	size_t added;
+	struct sched_saved saved;
 	int err;
 
 	memset(fz, 0, sizeof(*fz));
 	fz->pid = pid;
+	sched_boost(&saved);
+	err = freeze_loop(fz, cancel, why, why_len);
+	sched_restore(&saved);
+	return err;
+}
+
+static int freeze_loop(struct freeze *fz, volatile sig_atomic_t *cancel, char *why,
+		       size_t why_len)
+{
+	size_t added;
+	int err;
+
 	do {
 		if (cancel && *cancel) {
 			snprintf(why, why_len, "interrupted");
@@ -192,6 +250,10 @@ fail:
 
 void freeze__release(struct freeze *fz)
 {
+	struct sched_saved saved;
+
+	if (fz->count)
+		sched_boost(&saved);
 	for (size_t i = 0; i < fz->count; i++) {
 		struct frozen_thread *t = &fz->threads[i];
 		int status;
@@ -202,8 +264,10 @@ void freeze__release(struct freeze *fz)
 		while (waitpid(t->tid, &status, __WALL | WNOHANG) < 0 && errno == EINTR)
 			;
 	}
-	if (fz->count)
+	if (fz->count) {
 		fz->released_ns = monotonic_ns();
+		sched_restore(&saved);
+	}
 	free(fz->threads);
 	fz->threads = NULL;
 	fz->count = fz->cap = 0;

@@ -507,10 +507,14 @@ void memory__plan_free(struct dump_plan *plan)
 
 /* --- the copy: one reader thread, this thread writes ----------------------------- */
 
-#define BLOCK_SIZE (8U << 20)
-/* Up to 128 MiB of buffers, allocated as the reader gets ahead: a core that fits is read
- * (and the target released) long before it is written. */
-#define BLOCKS 16
+/*
+ * 1 MiB buffers, up to 32 of them, allocated as the reader gets ahead. Small buffers
+ * are written while still in the CPU's cache: 8 MiB ones made 1 GiB dumps up to 3x
+ * slower here. The target is released once everything is read (the last <= 32 MiB are
+ * written after).
+ */
+#define BLOCK_SIZE (1U << 20)
+#define BLOCKS 32
 #define READ_IOVS 1024
 
 struct item {
