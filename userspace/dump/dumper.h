@@ -8,6 +8,9 @@
  *   notes.c    the PT_NOTE segment (NT_PRSTATUS, NT_FILE, ...)
  *   core.c     the ELF core itself: header, program headers, notes, memory
  *   arch_*.c   what differs by CPU architecture
+ * The thread state (struct capture) and the memory source are separate: memory__plan()
+ * and core__write() take the PID to read memory from, so a snapshot (a fork of the
+ * frozen target, issue 7) can be read while the target itself is already released.
  */
 #ifndef TRACEDUMP_DUMPER_H
 #define TRACEDUMP_DUMPER_H
