@@ -470,3 +470,29 @@ def test_progress_bar_only_on_a_terminal(target, tmp_path):
     assert p.returncode == 0
     assert jq(p.stdout, ".path") == str(tmp_path / "p.core")  # stdout stays pure JSON
     assert b"\rdump [" in err and b"100%" in err, err
+
+
+def test_spinning_threads(td, target, tmp_path):
+    # Always-runnable threads on 2 CPUs: each must still be stopped and released.
+    t = start(target, 6, 1, 0, "spin")
+    core = tmp_path / "spin.core"
+    r = dump(td, t.pid, "-o", core)
+    assert r.rc == 0, r
+    assert r.jq(".threads") == 7
+    out = gdb(core, "thread apply all bt")
+    assert len(re.findall(r"\bdump_worker_spin \(", out)) == 6, out[-3000:]
+    assert_running_free(t, t.ticks)
+
+
+def test_threads_appearing_during_freeze(td, target, tmp_path):
+    # A thread creates and joins threads without pause while the dump freezes.
+    t = start(target, 2, 1, 0, "churn")
+    for i in range(5):
+        core = tmp_path / f"churn{i}.core"
+        r = dump(td, t.pid, "-o", core)
+        assert r.rc == 0, r
+        out = gdb(core, "thread apply all bt")
+        assert len(re.findall(r"\bdump_worker_level2 \(", out)) == 2, out[-3000:]
+        assert "churn_main" in out, out[-3000:]
+        core.unlink()
+    assert_running_free(t, t.ticks)
