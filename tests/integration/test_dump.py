@@ -496,3 +496,23 @@ def test_threads_appearing_during_freeze(td, target, tmp_path):
         assert "churn_main" in out, out[-3000:]
         core.unlink()
     assert_running_free(t, t.ticks)
+
+
+def test_leader_exited_process(td, target, tmp_path):
+    # main() called pthread_exit: the leader is a zombie, its threads run on; like
+    # the kernel, the core has the live threads, read through one of them.
+    t = start(target, 2, 4, 0, "leaderexit")
+    deadline = time.time() + 10
+    while status(t.pid)["State"][0] != "Z" and time.time() < deadline:
+        time.sleep(0.01)
+    assert status(t.pid)["State"][0] == "Z"
+    core = tmp_path / "lx.core"
+    r = dump(td, t.pid, "-o", core)
+    assert r.rc == 0, r
+    assert r.jq(".threads") == 3  # two workers and the ticker
+    out = gdb(core, "thread apply all bt", "print/x heap_block[3]")
+    assert len(re.findall(r"\bdump_worker_level2 \(", out)) == 2, out[-3000:]
+    assert re.search(r"\bmain_tick_loop \(\)", out) and "ticker_main" in out, out[-3000:]
+    assert f"{HEAP_PATTERN ^ 3:#x}" in out
+    assert t.ticks.advance()
+    assert status(t.pid)["TracerPid"] == "0"

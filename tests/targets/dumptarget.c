@@ -10,7 +10,9 @@
  *   the same of PROT_NONE, to check that a dump stays small and fast.
  *   MODE: "pause" (default: workers sleep in pause()), "spin" (workers spin in
  *   dump_worker_spin, always runnable), "churn" (a thread keeps creating short-lived
- *   threads, so threads appear and vanish while a dump freezes the process).
+ *   threads, so threads appear and vanish while a dump freezes the process),
+ *   "leaderexit" (a "ticker" thread counts ticks and the main thread calls
+ *   pthread_exit: the leader is a zombie while the process runs on).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -94,6 +96,13 @@ __attribute__((noinline)) void main_tick_loop(void)
 	}
 }
 
+static void *ticker_main(void *arg)
+{
+	pthread_setname_np(pthread_self(), "ticker");
+	main_tick_loop();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 4;
@@ -144,6 +153,12 @@ int main(int argc, char **argv)
 	}
 	printf("ready %d\n", getpid());
 	fflush(stdout);
+	if (!strcmp(mode, "leaderexit")) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, ticker_main, NULL);
+		pthread_exit(NULL);
+	}
 	main_tick_loop();
 	return 0;
 }

@@ -84,14 +84,10 @@ static int check_target(pid_t pid, char *why, size_t why_len)
 			 st.tgid);
 		return -EINVAL;
 	}
-	if (st.state == 'Z' && st.threads > 1) {
-		/* The leader called pthread_exit: its mm is gone, so are /proc/PID/mem and
-		 * process_vm_readv through PID. */
-		snprintf(why, why_len, "the main thread of process %d has exited while %lld "
-			 "other threads run on: such a process cannot be dumped yet", pid,
-			 (long long)st.threads - 1);
-		return -EOPNOTSUPP;
-	}
+	/* A zombie leader whose threads run on (it called pthread_exit) is dumped from
+	 * its live threads, as the kernel would. */
+	if (st.state == 'Z' && st.threads > 1)
+		return 0;
 	if (st.state == 'Z' && !st.has_vm) {
 		snprintf(why, why_len, "process %d is a zombie: it has exited (its parent %d has "
 			 "not reaped it), there is no memory left to dump", pid, st.ppid);
@@ -129,7 +125,7 @@ static json_t *build_ids(const struct capture *cap)
 			continue;
 		/* map_files reaches deleted and other-namespace files; the path is the
 		 * fallback once the target is gone. */
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", cap->pid,
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", cap->mem_pid,
 			 (unsigned long long)m->start, (unsigned long long)m->end);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
@@ -206,7 +202,7 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 		goto fail;
 
 	/* Plan the memory and the notes, then write. */
-	err = memory__plan(o->pid, &cap, mode, filter, &plan);
+	err = memory__plan(cap.mem_pid, &cap, mode, filter, &plan);
 	if (err) {
 		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
 		goto fail;
@@ -224,7 +220,7 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	copy.total = layout.size;
 	copy.read_done = release_target;
 	copy.read_done_ctx = &fz;
-	err = core__write(&plan, &notes, &layout, o->pid, sink, &copy, &stats, why, why_len);
+	err = core__write(&plan, &notes, &layout, cap.mem_pid, sink, &copy, &stats, why, why_len);
 	if (err)
 		goto fail;
 	freeze__release(&fz);

@@ -56,6 +56,14 @@ static bool thread_exiting(pid_t pid, pid_t tid)
 	       st.state == 'x';
 }
 
+/* Threads other than the leader still run (the leader may have called pthread_exit). */
+static bool others_alive(pid_t pid)
+{
+	struct proc_status st;
+
+	return !procfs_read_status(pid, -1, &st) && st.threads > 1;
+}
+
 /* Waits for @t to stop after PTRACE_INTERRUPT. Returns 0, or -ESRCH if it exited. */
 static int wait_stopped(struct frozen_thread *t)
 {
@@ -85,6 +93,27 @@ static int wait_stopped(struct frozen_thread *t)
 	}
 }
 
+static struct frozen_thread *add_entry(struct freeze *fz, pid_t tid)
+{
+	struct frozen_thread *t;
+
+	if (fz->count == fz->cap) {
+		size_t cap = fz->cap ? fz->cap * 2 : 64;
+		void *p = realloc(fz->threads, cap * sizeof(*fz->threads));
+
+		if (!p)
+			return NULL;
+		fz->threads = p;
+		fz->cap = cap;
+	}
+	t = &fz->threads[fz->count++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	return t;
+}
+
+/* Seizes and stops @tid: 1 when it was added frozen, 0 when it is listed as gone
+ * (exited, or an exiting thread the kernel will not attach to), or -errno. */
 static int seize(struct freeze *fz, pid_t tid, char *why, size_t why_len)
 {
 	struct frozen_thread *t;
@@ -92,21 +121,19 @@ static int seize(struct freeze *fz, pid_t tid, char *why, size_t why_len)
 	pid_t tracer;
 	int err;
 
-	if (fz->count == fz->cap) {
-		size_t cap = fz->cap ? fz->cap * 2 : 64;
-		void *p = realloc(fz->threads, cap * sizeof(*fz->threads));
-
-		if (!p)
-			return -ENOMEM;
-		fz->threads = p;
-		fz->cap = cap;
-	}
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
 		err = -errno;
-		if (err == -ESRCH && tid != fz->pid)
-			return 0; /* a thread that just exited */
-		if (err == -EPERM && tid != fz->pid && thread_exiting(fz->pid, tid))
-			return 0; /* the kernel refuses to attach to an exiting thread */
+		/* A thread that just exited, or is exiting (the kernel refuses to attach);
+		 * a leader that called pthread_exit is a zombie while its threads run on. */
+		if ((err == -ESRCH && tid != fz->pid) ||
+		    (err == -EPERM && thread_exiting(fz->pid, tid) &&
+		     (tid != fz->pid || others_alive(fz->pid)))) {
+			t = add_entry(fz, tid);
+			if (!t)
+				return -ENOMEM;
+			t->gone = 1;
+			return 0;
+		}
 		if (err == -EPERM) {
 			tracer = tracer_of(tid, tname, sizeof(tname));
 			if (tracer) {
@@ -127,17 +154,20 @@ static int seize(struct freeze *fz, pid_t tid, char *why, size_t why_len)
 	}
 	if (!fz->frozen_ns)
 		fz->frozen_ns = monotonic_ns();
-	t = &fz->threads[fz->count++];
-	memset(t, 0, sizeof(*t));
-	t->tid = tid;
+	t = add_entry(fz, tid);
+	if (!t) {
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return -ENOMEM;
+	}
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || wait_stopped(t)) {
 		t->gone = 1;
 		if (tid == fz->pid) {
 			snprintf(why, why_len, "process %d exited", fz->pid);
 			return -ESRCH;
 		}
+		return 0;
 	}
-	return 0;
+	return 1;
 }
 
 /* One pass over /proc/PID/task in directory (kernel list) order; @added counts new. */
@@ -159,9 +189,9 @@ static int scan(struct freeze *fz, size_t *added, char *why, size_t why_len)
 	/* The leader first, as the kernel lists it, even if its directory entry were not. */
 	if (!fz->count) {
 		err = seize(fz, fz->pid, why, why_len);
-		if (err)
+		if (err < 0)
 			goto out;
-		(*added)++;
+		*added += err;
 	}
 	while ((de = readdir(d))) {
 		char *end;
@@ -170,10 +200,11 @@ static int scan(struct freeze *fz, size_t *added, char *why, size_t why_len)
 		if (*end || tid <= 0 || find(fz, (pid_t)tid))
 			continue;
 		err = seize(fz, (pid_t)tid, why, why_len);
-		if (err)
+		if (err < 0)
 			goto out;
-		(*added)++;
+		*added += err;
 	}
+	err = 0;
 out:
 	closedir(d);
 	return err;
