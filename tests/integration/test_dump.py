@@ -107,6 +107,8 @@ def test_default_core_opens_in_gdb_with_threads_globals_heap(td, target, tmp_pat
     assert res["bytes_written"] <= res["core_size"] == core.stat().st_size
     assert res["memory_bytes"] >= 16 << 20
     assert r.jq(".pause_ms > 0 and .duration_ms >= .pause_ms") is True
+    assert r.jq(".timings_ms | keys") == ["capture", "finish", "freeze", "plan", "write"]
+    assert r.jq("([.timings_ms[]] | add) <= .duration_ms + 0.01") is True
     assert r.jq('[.build_ids[] | select(.file_name | endswith("/dumptarget"))] | length') == 1
     assert r.jq('all(.build_ids[]; .build_id | test("^[0-9a-f]{40}$"))') is True
     assert oct(core.stat().st_mode & 0o777) == "0o600"

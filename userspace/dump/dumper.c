@@ -153,7 +153,7 @@ static void release_target(void *fz)
 int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **result,
 		char *why, size_t why_len)
 {
-	uint64_t t0 = monotonic_ns();
+	uint64_t t0 = monotonic_ns(), t_frozen = 0, t_captured = 0, t_planned = 0, t_written = 0;
 	struct freeze fz = {};
 	struct capture cap = {};
 	struct dump_plan plan = {};
@@ -197,11 +197,13 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
 	if (err)
 		goto fail;
+	t_frozen = monotonic_ns();
 	err = capture__take(&fz, &cap, why, why_len);
 	if (err)
 		goto fail;
 
 	/* Plan the memory and the notes, then write. */
+	t_captured = monotonic_ns();
 	err = memory__plan(cap.mem_pid, &cap, mode, filter, &plan);
 	if (err) {
 		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
@@ -217,6 +219,7 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 		snprintf(why, why_len, "too many mappings (%zu) for an ELF core", plan.seg_count);
 		goto fail;
 	}
+	t_planned = monotonic_ns();
 	copy.total = layout.size;
 	copy.read_done = release_target;
 	copy.read_done_ctx = &fz;
@@ -227,14 +230,17 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	if (o->progress)
 		o->progress(sink->offset, layout.size, o->progress_ctx);
 
+	t_written = monotonic_ns();
 	err = sink->finish(sink);
 	if (err) {
 		snprintf(why, why_len, "%s", sink->why[0] ? sink->why : strerror(-err));
 		goto fail;
 	}
 	if (result) {
+		uint64_t t_end = monotonic_ns();
+
 		*result = json_pack(
-			"{s:i, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:f, s:f, s:o}",
+			"{s:i, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:f, s:f, s:o, s:o}",
 			"pid", o->pid, "type", dumper__type_name(o->type), "filter",
 			filter_hex[0] ? json_string(filter_hex) : json_null(), "bytes_written",
 			(json_int_t)sink->bytes_out, "core_size", (json_int_t)layout.size,
@@ -242,8 +248,13 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 			(json_int_t)(plan.data_bytes - plan.read_bytes + stats.zero),
 			"unreadable_bytes", (json_int_t)stats.unreadable, "threads",
 			(int)cap.thread_count, "segments", (json_int_t)plan.seg_count, "pause_ms",
-			(fz.released_ns - fz.frozen_ns) / 1e6, "duration_ms",
-			(monotonic_ns() - t0) / 1e6, "build_ids", build_ids(&cap));
+			(fz.released_ns - fz.frozen_ns) / 1e6, "duration_ms", (t_end - t0) / 1e6,
+			"timings_ms",
+			json_pack("{s:f, s:f, s:f, s:f, s:f}", "freeze", (t_frozen - t0) / 1e6,
+				  "capture", (t_captured - t_frozen) / 1e6, "plan",
+				  (t_planned - t_captured) / 1e6, "write", (t_written - t_planned) / 1e6,
+				  "finish", (t_end - t_written) / 1e6),
+			"build_ids", build_ids(&cap));
 	}
 	err = 0;
 	goto out;
