@@ -112,15 +112,21 @@ def test_default_core_opens_in_gdb_with_threads_globals_heap(td, target, tmp_pat
     assert r.jq('[.build_ids[] | select(.file_name | endswith("/dumptarget"))] | length') == 1
     assert r.jq('all(.build_ids[]; .build_id | test("^[0-9a-f]{40}$"))') is True
     assert oct(core.stat().st_mode & 0o777) == "0o600"
+    # 16 MiB of pages that were written then zeroed are read, found zero, left holes.
+    assert res["zero_bytes"] >= 16 << 20
+    assert res["bytes_written"] <= res["memory_bytes"] - (16 << 20)
+    assert core.stat().st_blocks * 512 <= res["bytes_written"] + (1 << 20)
     assert_running_free(t, ticks)
 
     out = gdb(core, "thread apply all bt", "print/x dump_marker", "print dump_text",
-              "print/x heap_block[12345]", "print/x heap_block[2097151]")
+              "print/x heap_block[12345]", "print/x heap_block[2097151]",
+              "print zero_block[4096*100]")
     check_backtraces(out, 4)
     assert f"$1 = {MARKER:#x}" in out
     assert '$2 = "tracedump-dump-marker"' in out
     assert f"$3 = {HEAP_PATTERN ^ 12345:#x}" in out
     assert f"$4 = {HEAP_PATTERN ^ 2097151:#x}" in out
+    assert "$5 = 0 '\\000'" in out  # a hole reads as zeros
     assert "terminated with signal" not in out
 
 

@@ -28,6 +28,8 @@
 volatile uint64_t dump_marker = 0x5eedf00dcafe1234ULL;
 char dump_text[] = "tracedump-dump-marker";
 uint64_t *heap_block;
+unsigned char *zero_block; /* ZERO_MIB of pages written, then zeroed: present but zero */
+#define ZERO_MIB 16
 size_t heap_words;
 volatile unsigned long ticks;
 
@@ -122,6 +124,14 @@ int main(int argc, char **argv)
 		return 1;
 	for (size_t i = 0; i < heap_words; i++)
 		heap_block[i] = HEAP_PATTERN ^ i;
+	zero_block = mmap(NULL, ZERO_MIB << 20, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zero_block == MAP_FAILED)
+		return 1;
+	for (size_t i = 0; i < (ZERO_MIB << 20); i += 4096) {
+		zero_block[i] = 1;
+		zero_block[i] = 0;
+	}
 	if (sparse_gib) {
 		size_t len = sparse_gib << 30;
 		char *touched = mmap(NULL, len, PROT_READ | PROT_WRITE,
