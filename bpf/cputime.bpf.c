@@ -24,6 +24,13 @@ struct {
 	__type(value, struct cputime_thread);
 } threads SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cputime_running);
+} running SEC(".maps");
+
 static __always_inline struct cputime_thread *thread_of(struct task_struct *t, __u32 tid,
 							 __u32 tgid)
 {
@@ -33,6 +40,7 @@ static __always_inline struct cputime_thread *thread_of(struct task_struct *t, _
 	if (ct)
 		return ct;
 	zero.tgid = tgid;
+	bpf_probe_read_kernel_str(zero.comm, sizeof(zero.comm), t->comm);
 	if (bpf_map_update_elem(&threads, &tid, &zero, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&threads, &tid)) {
 		stat_inc(TRACER_STAT_MAP_FULL);
@@ -45,16 +53,29 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(cputime_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	__u64 now = bpf_ktime_get_ns();
+	struct cputime_running *run;
 	struct cputime_thread *ct;
-	__u32 tid, tgid;
+	__u32 tid, tgid, zero = 0;
+
+	/* Charge the slice that ends to the thread that started it on this CPU */
+	run = bpf_map_lookup_elem(&running, &zero);
+	if (!run)
+		return 0;
+	if (run->tid) {
+		ct = bpf_map_lookup_elem(&threads, &run->tid);
+		if (ct) {
+			if (now > run->since_ns)
+				ct->oncpu_ns += now - run->since_ns;
+			ct->switch_in_ns = 0;
+		}
+		run->tid = 0;
+	}
 
 	tid = prev->pid;
 	tgid = prev->tgid;
 	if (tid && is_watched(tgid)) {
 		ct = thread_of(prev, tid, tgid);
 		if (ct) {
-			if (ct->switch_in_ns && now > ct->switch_in_ns)
-				ct->oncpu_ns += now - ct->switch_in_ns;
 			ct->switch_in_ns = 0;
 			/* As the kernel counts nivcsw: preempted, or switched out runnable. */
 			if (preempt || BPF_CORE_READ(prev, __state) == 0) {
@@ -63,7 +84,6 @@ int BPF_PROG(cputime_switch, bool preempt, struct task_struct *prev, struct task
 			} else {
 				ct->voluntary++;
 			}
-			bpf_probe_read_kernel_str(ct->comm, sizeof(ct->comm), prev->comm);
 		}
 	}
 
@@ -77,6 +97,9 @@ int BPF_PROG(cputime_switch, bool preempt, struct task_struct *prev, struct task
 			ct->enqueue_ns = 0;
 			ct->switch_in_ns = now;
 			ct->last_cpu = bpf_get_smp_processor_id();
+			bpf_probe_read_kernel_str(ct->comm, sizeof(ct->comm), next->comm);
+			run->tid = tid;
+			run->since_ns = now;
 		}
 	}
 	return 0;

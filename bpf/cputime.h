@@ -18,6 +18,18 @@ struct cputime_thread {
 	char comm[16];
 };
 
+/*
+ * Value of the per-CPU "running" array (one slot): the watched thread on this CPU now.
+ * The slice is charged to it at the next switch on this CPU, whatever that switch's
+ * prev says: on 6.18 some switches away from a thread name another task as prev
+ * (seen with tokio workers), so charging prev would lose slices.
+ */
+struct cputime_running {
+	__u32 tid;  /* 0: no watched thread runs here */
+	__u32 pad;
+	__u64 since_ns;
+};
+
 /* TRACER_EV_FORK */
 struct cputime_fork_event {
 	__u32 type;

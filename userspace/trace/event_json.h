@@ -7,6 +7,7 @@
 #ifndef TRACEDUMP_TRACE_EVENT_JSON_H
 #define TRACEDUMP_TRACE_EVENT_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>

@@ -533,28 +533,45 @@ static int find_mapped(pid_t pid, const char *name, char *out, size_t size)
 	return 0;
 }
 
-/* A thread running now would have no slice start until its next switch. */
+/* A thread on a CPU now would have no slice start until its next switch: note it in
+ * that CPU's "running" slot, from /proc (state R and the CPU it last ran on). */
 static void seed_running_threads(struct tracer *t, pid_t pid)
 {
+	int ncpu = libbpf_num_possible_cpus();
+	int tfd = bpf_map__fd(t->cpu->maps.threads), rfd = bpf_map__fd(t->cpu->maps.running);
+	struct cputime_running *run = NULL;
 	uint64_t now = tracer_now_ns();
 	pid_t *tids = NULL;
 	size_t n = 0;
-	int fd = bpf_map__fd(t->cpu->maps.threads);
+	__u32 zero = 0;
+	bool changed = false;
 
-	if (procfs_list_pids(pid, true, &tids, &n))
+	if (ncpu <= 0 || procfs_list_pids(pid, true, &tids, &n))
 		return;
+	run = calloc(ncpu, sizeof(*run));
+	if (!run || bpf_map_lookup_elem(rfd, &zero, run))
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct cputime_thread ct = { .tgid = pid };
 		struct proc_stat st;
 		__u32 key = tids[i];
 
-		if (procfs_read_stat(pid, tids[i], &st) || st.state != 'R')
+		if (procfs_read_stat(pid, tids[i], &st) || st.state != 'R' ||
+		    st.processor < 0 || st.processor >= ncpu || run[st.processor].tid)
 			continue;
 		ct.switch_in_ns = now;
 		ct.last_cpu = st.processor;
 		memcpy(ct.comm, st.comm, sizeof(ct.comm) - 1);
-		bpf_map_update_elem(fd, &key, &ct, BPF_NOEXIST);
+		if (bpf_map_update_elem(tfd, &key, &ct, BPF_NOEXIST))
+			continue;
+		run[st.processor] = (struct cputime_running){ .tid = key, .since_ns = now };
+		changed = true;
 	}
+	/* A switch in between wins: its slot is newer than ours. Racy by a few us. */
+	if (changed)
+		bpf_map_update_elem(rfd, &zero, run, BPF_ANY);
+out:
+	free(run);
 	free(tids);
 }
 
@@ -682,14 +699,19 @@ int tracer__read_thread_cpu(const struct tracer *t, pid_t tgid, struct tracer_th
 {
 	struct tracer_thread_cpu *arr = NULL;
 	size_t n = 0, cap = 0;
-	__u32 key, next, *prev = NULL;
+	__u32 key, next, *prev = NULL, zero = 0;
 	uint64_t now = tracer_now_ns();
-	int fd;
+	struct cputime_running *run = NULL;
+	int fd, ncpu;
 
 	*out = NULL;
 	*count = 0;
 	if (!t->cpu || !(t->classes & TRACER_CPU))
 		return -EOPNOTSUPP;
+	ncpu = libbpf_num_possible_cpus();
+	run = ncpu > 0 ? calloc(ncpu, sizeof(*run)) : NULL;
+	if (!run || bpf_map_lookup_elem(bpf_map__fd(t->cpu->maps.running), &zero, run))
+		ncpu = 0;
 	fd = bpf_map__fd(t->cpu->maps.threads);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct cputime_thread ct;
@@ -708,6 +730,7 @@ int tracer__read_thread_cpu(const struct tracer *t, pid_t tgid, struct tracer_th
 			a = realloc(arr, cap * sizeof(*a));
 			if (!a) {
 				free(arr);
+				free(run);
 				return -ENOMEM;
 			}
 			arr = a;
@@ -722,12 +745,18 @@ int tracer__read_thread_cpu(const struct tracer *t, pid_t tgid, struct tracer_th
 		c->voluntary = ct.voluntary;
 		c->involuntary = ct.involuntary;
 		c->last_cpu = ct.last_cpu;
-		c->on_cpu = ct.switch_in_ns != 0;
-		if (ct.switch_in_ns && now > ct.switch_in_ns)
-			c->oncpu_ns += now - ct.switch_in_ns;
-		else if (ct.enqueue_ns && now > ct.enqueue_ns)
+		/* The slice going on now is in the CPU's running slot */
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			if (run[cpu].tid != key)
+				continue;
+			c->on_cpu = true;
+			if (now > run[cpu].since_ns)
+				c->oncpu_ns += now - run[cpu].since_ns;
+		}
+		if (!c->on_cpu && ct.enqueue_ns && now > ct.enqueue_ns)
 			c->runq_ns += now - ct.enqueue_ns;
 	}
+	free(run);
 	*out = arr;
 	*count = n;
 	return 0;
