@@ -41,6 +41,8 @@ int exceptions_throw(struct pt_regs *ctx)
 		e->type_len = bpf_probe_read_user_str(e->type_name, sizeof(e->type_name), name);
 	if (e->type_len < 0)
 		e->type_name[0] = 0;
+	if (bpf_probe_read_user(&e->caller, sizeof(e->caller), (void *)PT_REGS_SP(ctx)))
+		e->caller = 0;
 	e->stack_len = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
 	if (e->stack_len > 0)
 		e->stack_len /= sizeof(__u64);

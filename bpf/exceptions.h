@@ -16,6 +16,8 @@ struct exceptions_event {
 	char comm[16];
 	__s32 stack_len; /* frames in stack, or negative errno */
 	__s32 type_len;	 /* bytes of type_name, or negative errno when unreadable */
+	__u64 caller;	 /* return address at entry ([sp]): the throwing function, which a
+			  * frame-pointer walk from __cxa_throw's first instruction skips */
 	char type_name[EXCEPTIONS_TYPE_LEN]; /* the mangled name from std::type_info, e.g. "St13runtime_error" */
 	__u64 stack[EXCEPTIONS_STACK_DEPTH];
 };

@@ -123,7 +123,7 @@ static json_t *stack_json(const __u64 *stack, int len, int max, pid_t pid,
 	if (len > max)
 		len = max;
 	for (int i = 0; i < len; i++) {
-		json_t *f = c->frame ? c->frame(c->sym_ctx, pid, stack[i]) : NULL;
+		json_t *f = c->frame ? c->frame(c->sym_ctx, pid, stack[i], i > 0) : NULL;
 
 		if (!f)
 			f = json_pack("{s:o}", "address", json_hex(stack[i]));
@@ -272,8 +272,21 @@ json_t *tracer_event_to_json(const void *data, size_t size, const struct event_j
 			json_object_set_new(j, "exception_type", json_null());
 			json_object_set_new(j, "mangled_type", json_null());
 		}
-		json_object_set_new(j, "stack", stack_json(e->stack, e->stack_len,
-							   EXCEPTIONS_STACK_DEPTH, e->pid, c));
+		{
+			/* [__cxa_throw, the thrower (from [sp]), its caller, ...]: the walk
+			 * from bp skips the thrower unless the kernel already added it. */
+			__u64 stack[EXCEPTIONS_STACK_DEPTH + 1];
+			int n = e->stack_len, k = 0;
+
+			for (int i = 0; i < n && i < EXCEPTIONS_STACK_DEPTH; i++) {
+				stack[k++] = e->stack[i];
+				if (i == 0 && e->caller && (n < 2 || e->stack[1] != e->caller))
+					stack[k++] = e->caller;
+			}
+			json_object_set_new(j, "stack", stack_json(stack, n < 0 ? n : k,
+								   EXCEPTIONS_STACK_DEPTH + 1,
+								   e->pid, c));
+		}
 		return j;
 	}
 	}

@@ -18,9 +18,10 @@ struct event_json_ctx {
 	double mono_to_epoch;
 	/* The latency probe as the user named it ("probe" of latency events). */
 	const char *probe;
-	/* One stack frame as JSON ({"address", "symbol", "offset", "module"}); NULL ->
+	/* One stack frame as JSON ({"address", "symbol", "offset", "module"}); a return
+	 * address is looked up at addr - 1 (a call may be the last instruction); NULL ->
 	 * {"address"} only. */
-	json_t *(*frame)(void *sym_ctx, pid_t pid, uint64_t addr);
+	json_t *(*frame)(void *sym_ctx, pid_t pid, uint64_t addr, bool return_address);
 	void *sym_ctx;
 };
 

@@ -7,6 +7,7 @@
 #include <elfutils/libdwfl.h>
 
 #include "common/jsonutil.h"
+#include "trace/event_json.h"
 #include "trace/symbolize.h"
 
 /* A few processes at a time: the traced ones. */
@@ -90,10 +91,11 @@ static struct sym_slot *slot_for(struct symbolizer *s, pid_t pid, bool refresh)
 	return victim->dwfl ? victim : NULL;
 }
 
-json_t *symbolizer__frame(void *ctx, pid_t pid, uint64_t addr)
+json_t *symbolizer__frame(void *ctx, pid_t pid, uint64_t pc, bool return_address)
 {
+	uint64_t addr = return_address && pc ? pc - 1 : pc;
 	struct symbolizer *s = ctx;
-	json_t *f = json_pack("{s:o}", "address", json_hex(addr));
+	json_t *f = json_pack("{s:o}", "address", json_hex(pc));
 	const char *name = NULL, *module = NULL;
 	GElf_Off off = 0;
 	GElf_Sym sym;
@@ -116,8 +118,18 @@ json_t *symbolizer__frame(void *ctx, pid_t pid, uint64_t addr)
 			module = mainfile;
 		name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
 	}
-	json_set(f, "symbol", name ? json_string_cstr(name) : NULL);
-	json_set(f, "offset", name ? json_integer(off) : NULL);
+	if (name && name[0] == '_' && name[1] == 'Z') {
+		char buf[512];
+
+		/* C++ function names read better demangled: "thrower(void*)". */
+		if (demangle_type(name, buf, sizeof(buf)) == 1) {
+			json_set(f, "symbol", json_string_cstr(buf));
+			name = "";
+		}
+	}
+	if (!name || *name)
+		json_set(f, "symbol", name ? json_string_cstr(name) : NULL);
+	json_set(f, "offset", name ? json_integer(off + (pc - addr)) : NULL);
 	json_set(f, "module", module ? json_string_cstr(module) : NULL);
 	return f;
 }

@@ -3,6 +3,7 @@
 #ifndef TRACEDUMP_TRACE_SYMBOLIZE_H
 #define TRACEDUMP_TRACE_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
@@ -14,6 +15,6 @@ void symbolizer__free(struct symbolizer *s);
 
 /* {"address": "0x..", "symbol": "main", "offset": 18, "module": "/usr/bin/x"}; symbol
  * and module are null when unknown. Matches event_json_ctx.frame. */
-json_t *symbolizer__frame(void *s, pid_t pid, uint64_t addr);
+json_t *symbolizer__frame(void *s, pid_t pid, uint64_t addr, bool return_address);
 
 #endif /* TRACEDUMP_TRACE_SYMBOLIZE_H */

@@ -508,6 +508,25 @@ static int do_trace(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	start = tracer_now_ns();
+	{
+		/* Everything is attached: say so, so a reader knows events are flowing */
+		json_t *j = header(&s, "start", start), *pids = json_array(), *cl = json_array();
+
+		for (size_t i = 0; i < args.npids; i++)
+			json_array_append_new(pids, json_integer(args.pids[i]));
+		for (int i = 0; i < 5; i++)
+			if (tracer__classes(t) & (1u << i))
+				json_array_append_new(cl, json_string(tracer_class_names[i]));
+		json_object_set_new(j, "pids", pids);
+		json_object_set_new(j, "all", json_boolean(args.all));
+		json_object_set_new(j, "follow", json_boolean(args.follow));
+		json_object_set_new(j, "classes", cl);
+		if (tracer__classes(t) & TRACER_LATENCY) {
+			json_object_set_new(j, "probe", json_string(args.latency_arg));
+			json_object_set_new(j, "threshold_ns", json_integer(args.threshold_ns));
+		}
+		emit(&s, j);
+	}
 	next_cpu = start + args.interval_ns;
 	next_stats = start + args.stats_interval_ns;
 	if (tracer__classes(t) & TRACER_CPU)
