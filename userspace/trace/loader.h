@@ -96,6 +96,10 @@ typedef void (*tracer_inflight_fn)(void *ctx, pid_t tgid, pid_t tid, uint64_t st
 int tracer__scan_inflight(const struct tracer *t, uint64_t min_ns, tracer_inflight_fn fn,
 			  void *ctx);
 
+/* What the latency uprobe's first instruction costs (uprobe_entry_cost), once attached;
+ * NULL for USDT or when the function's bytes could not be read. */
+const char *tracer__latency_entry_cost(const struct tracer *t);
+
 /* CLOCK_MONOTONIC now, in ns (the clock of bpf_ktime_get_ns). */
 uint64_t tracer_now_ns(void);
 

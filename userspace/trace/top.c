@@ -133,7 +133,9 @@ static int do_top(int argc, char **argv)
 	struct tracer_opts opts = { .classes = TRACER_CPU };
 	struct tracer_thread_cpu *prev = NULL, *cur = NULL;
 	size_t nprev = 0, ncur = 0;
-	struct sigaction sa = { .sa_handler = on_stop };
+	/* SA_RESTART: a write blocked on a full pipe must not fail; epoll_wait still
+	 * returns EINTR, which ends the loop. */
+	struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
 	struct tracer *t = NULL;
 	uint64_t start, last;
 	unsigned long shown = 0;

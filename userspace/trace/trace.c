@@ -80,11 +80,11 @@ static const char trace_doc[] =
 	"\"stuck\")'\n"
 	"  tracedump trace 1234 --events exception | jq -r .exception_type\n"
 	"  tracedump trace --all --events exit | jq 'select(.signal == \"SIGSEGV\")'\n"
-	"Cost: a uprobe's cost depends on the probed function's first instruction: a 5-byte "
-	"nop (-fpatchable-function-entry=5 or -pg -mnop-mcount) is optimised into a call "
-	"(~0.6 us), 'push %rbp' is emulated (~0.9 us), anything else is single-stepped "
-	"(~4.3 us); the latency probe (entry + return) costs about twice that per call. "
-	"The 'probe' event says which one your function has. Signal events are batched "
+	"Cost: a uprobe's cost depends on the probed function's first instruction: a nop5 "
+	"(5-byte nop, from -fpatchable-function-entry=5) is optimised into a call (~0.6 us "
+	"on 6.18), 'push %rbp' is emulated (~0.9 us), anything else is single-stepped "
+	"(~4.3 us); the latency probe (entry + return + map) costs about 2.0 / 2.4 / 6.2 us "
+	"per call. The start event's probe_entry says which one your function has. Signal events are batched "
 	"(the reader polls every 100 ms) except fatal ones and exits.\n"
 	"Needs root (CAP_BPF, CAP_PERFMON) and kernel BTF for cpu, signal and exit; "
 	"'tracedump doctor' says what this host allows.\n"
@@ -446,7 +446,9 @@ static int do_trace(int argc, char **argv)
 	struct tracer_opts opts = {};
 	struct symbolizer *sym = NULL;
 	struct tracer *t = NULL;
-	struct sigaction sa = { .sa_handler = on_stop };
+	/* SA_RESTART: a write blocked on a full pipe must not fail; epoll_wait still
+	 * returns EINTR, which ends the loop. */
+	struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
 	uint64_t start, next_cpu, next_stats;
 	char err[1024] = "";
 	int ret, code = TD_EXIT_OK;
@@ -524,6 +526,8 @@ static int do_trace(int argc, char **argv)
 		if (tracer__classes(t) & TRACER_LATENCY) {
 			json_object_set_new(j, "probe", json_string(args.latency_arg));
 			json_object_set_new(j, "threshold_ns", json_integer(args.threshold_ns));
+			json_set(j, "probe_entry", tracer__latency_entry_cost(t) ?
+				 json_string(tracer__latency_entry_cost(t)) : NULL);
 		}
 		emit(&s, j);
 	}
