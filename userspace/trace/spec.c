@@ -66,6 +66,8 @@ static int copy_field(char *dst, size_t size, const char *src, size_t len)
 
 static bool is_ident(const char *s, size_t len)
 {
+	if (len && isdigit((unsigned char)s[0]))
+		return false;
 	for (size_t i = 0; i < len; i++)
 		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '$' ||
 		      s[i] == '@'))
@@ -154,6 +156,12 @@ unsigned latency_hist_slot(uint64_t ns)
 	return ns < 2 ? 0 : 63 - __builtin_clzll(ns);
 }
 
+/* JSON integers are signed 64-bit: the top slot's bounds go out as reals. */
+static json_t *json_u64(uint64_t v)
+{
+	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
+}
+
 json_t *latency_hist_to_json(const uint64_t *slots, unsigned nslots)
 {
 	json_t *arr = json_array();
@@ -164,9 +172,9 @@ json_t *latency_hist_to_json(const uint64_t *slots, unsigned nslots)
 
 		if (!slots[s])
 			continue;
-		json_array_append_new(arr, json_pack("{s:I, s:I, s:I}", "from_ns", (json_int_t)from,
-						     "to_ns", (json_int_t)to, "count",
-						     (json_int_t)slots[s]));
+		json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "from_ns", json_u64(from),
+						     "to_ns", json_u64(to), "count",
+						     json_u64(slots[s])));
 	}
 	return arr;
 }
