@@ -417,3 +417,33 @@ def test_follow_children(target, trace, tmp_path):
     finally:
         sh.kill()
         sh.wait()
+
+
+def test_usdt_pair(target, trace):
+    delays = [0, 150, 0]
+    t = target("reqserver", *delays)
+    worker = int(t.ready_line.split()[2])
+    # reqserver:request = the pair request_start / request_end in handle_request.
+    tr = trace(t.pid, "--latency", "reqserver:reqserver:request", "--threshold", "100ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    truth = {}
+    for _ in delays:
+        _, idx, tid, ns = read_line(t, "req")
+        truth[int(idx)] = int(ns)
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    slow = [e for e in events if e["type"] == "latency"]
+    assert len(slow) == 1 and slow[0]["tid"] == worker
+    # The probes sit inside the function: a little less than the caller's view.
+    assert 0 <= truth[1] - slow[0]["duration_ns"] <= 1_000_000
+    syms = [f["symbol"] for f in slow[0]["stack"]]
+    assert syms[:2] == ["handle_request", "serve_one"], syms
+    assert events[-1]["latency"]["requests"] == 3
+
+
+def test_usdt_missing_probe(td, target):
+    t = target("reqserver", 0)
+    r = td("trace", t.pid, "--latency", "reqserver:reqserver:nothing", "--duration", "1s")
+    assert r.rc == 3, r
+    assert "nothing_start" in r.error()["error"]

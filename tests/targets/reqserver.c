@@ -5,6 +5,9 @@
  * after the process gets SIGUSR1. After each request it prints
  * "req <index> <tid> <duration ns>" (measured around the call in serve_one). A delay
  * of 0 means a fast request (no sleep at all).
+ * handle_request() also has USDT probes reqserver:request_start and
+ * reqserver:request_end (no arguments), written by hand below as <sys/sdt.h> would
+ * (systemtap-sdt-dev is not a dependency).
  * Prints "ready <pid> <worker tid>".
  * Usage: reqserver DELAY_MS...
  */
@@ -15,6 +18,31 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A USDT probe without arguments: a nop, and a .note.stapsdt entry pointing at it. */
+#define USDT(provider, name)                                                        \
+	__asm__ __volatile__("990: nop\n"                                            \
+			     ".pushsection .note.stapsdt,\"?\",\"note\"\n"              \
+			     ".balign 4\n"                                              \
+			     ".4byte 992f-991f, 994f-993f, 3\n"                         \
+			     "991: .asciz \"stapsdt\"\n"                               \
+			     "992: .balign 4\n"                                         \
+			     "993: .8byte 990b\n"                                       \
+			     ".8byte _.stapsdt.base\n"                                  \
+			     ".8byte 0\n"                                               \
+			     ".asciz \"" #provider "\"\n"                               \
+			     ".asciz \"" #name "\"\n"                                   \
+			     ".asciz \"\"\n"                                            \
+			     "994: .balign 4\n"                                         \
+			     ".popsection\n"                                            \
+			     ".ifndef _.stapsdt.base\n"                                 \
+			     ".pushsection .stapsdt.base,\"aG\",\"progbits\",.stapsdt.base,comdat\n" \
+			     ".weak _.stapsdt.base\n"                                   \
+			     ".hidden _.stapsdt.base\n"                                 \
+			     "_.stapsdt.base: .space 1\n"                               \
+			     ".size _.stapsdt.base, 1\n"                                \
+			     ".popsection\n"                                            \
+			     ".endif\n")
 
 static int ndelays;
 static long *delays;
@@ -32,11 +60,13 @@ static unsigned long long now_ns(void)
 
 __attribute__((noinline)) long handle_request(int index, long delay_ms)
 {
+	USDT(reqserver, request_start);
 	if (delay_ms > 0) {
 		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
 
 		nanosleep(&ts, NULL);
 	}
+	USDT(reqserver, request_end);
 	return index + delay_ms;
 }
 
