@@ -12,6 +12,7 @@
  * Usage: reqserver DELAY_MS...
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,13 @@ static void *worker(void *arg)
 
 	pthread_setname_np(pthread_self(), "reqworker");
 	worker_tid = syscall(SYS_gettid);
+	/* Real-time when allowed (root): on a busy machine a preemption between the
+	 * caller's clock read and the probe would make the "truth" drift by milliseconds. */
+	{
+		struct sched_param sp = { .sched_priority = 1 };
+
+		pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_barrier_wait(&ready);
