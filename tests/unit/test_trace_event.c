@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "trace/event_json.h"
+#include "trace/sample.h"
 #include "tracer.h"
 #include "cputime.h"
 #include "signals.h"
@@ -279,6 +280,49 @@ static void test_thread_cpu_delta(void **state)
 	json_decref(j);
 }
 
+static void test_thread_cpu_deltas(void **state)
+{
+	struct tracer_thread_cpu prev[] = {
+		{ .tid = 12, .tgid = 10, .oncpu_ns = 100, .runq_ns = 5, .voluntary = 1 },
+		{ .tid = 11, .tgid = 10, .oncpu_ns = 1000, .voluntary = 2, .involuntary = 1 },
+	};
+	struct tracer_thread_cpu cur[] = {
+		{ .tid = 11, .tgid = 10, .comm = "a", .oncpu_ns = 1000 + 250000000,
+		  .voluntary = 5, .involuntary = 1 },
+		{ .tid = 12, .tgid = 10, .comm = "b", .oncpu_ns = 100 + 500000000, .runq_ns = 10 },
+		/* New during the interval: all of it counts. */
+		{ .tid = 13, .tgid = 10, .comm = "c", .oncpu_ns = 100000000, .voluntary = 3 },
+	};
+	double total = 0;
+	json_t *arr = thread_cpu_deltas(prev, 2, cur, 3, 1000000000ULL, &total), *t;
+
+	assert_int_equal(json_array_size(arr), 3);
+	/* Busiest first. */
+	t = json_array_get(arr, 0);
+	assert_int_equal(num(t, "tid"), 12);
+	assert_true(json_real_value(json_object_get(t, "cpu_percent")) == 50.0);
+	assert_true(json_real_value(json_object_get(t, "runq_wait_s")) == 5e-9);
+	t = json_array_get(arr, 1);
+	assert_int_equal(num(t, "tid"), 11);
+	assert_int_equal(num(t, "voluntary_switches"), 3);
+	assert_int_equal(num(t, "involuntary_switches"), 0);
+	t = json_array_get(arr, 2);
+	assert_int_equal(num(t, "tid"), 13);
+	assert_int_equal(num(t, "voluntary_switches"), 3);
+	assert_true(total > 84.999 && total < 85.001);
+	json_decref(arr);
+
+	/* A counter that went backwards (a TID reused): no huge unsigned delta. */
+	prev[0].oncpu_ns = UINT64_MAX - 5;
+	arr = thread_cpu_deltas(prev, 2, cur, 3, 1000000000ULL, NULL);
+	assert_true(json_real_value(json_object_get(json_array_get(arr, 0), "on_cpu_s")) < 1.0);
+	json_decref(arr);
+	arr = thread_cpu_deltas(NULL, 0, NULL, 0, 1, &total);
+	assert_int_equal(json_array_size(arr), 0);
+	assert_true(total == 0.0);
+	json_decref(arr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,7 +330,7 @@ int main(void)
 		cmocka_unit_test(test_exit_status),	cmocka_unit_test(test_latency),
 		cmocka_unit_test(test_exception),	cmocka_unit_test(test_short_and_unknown),
 		cmocka_unit_test(test_names),		cmocka_unit_test(test_demangle),
-		cmocka_unit_test(test_thread_cpu_delta),
+		cmocka_unit_test(test_thread_cpu_delta), cmocka_unit_test(test_thread_cpu_deltas),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

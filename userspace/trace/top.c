@@ -168,8 +168,12 @@ static int do_top(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	start = last = tracer_now_ns();
-	if (tracer__read_thread_cpu(t, args.pid, &prev, &nprev))
+	ret = tracer__read_thread_cpu(t, args.pid, &prev, &nprev);
+	if (ret) {
+		code = output_error(exit_code_from_errno(ret), "reading the thread counters "
+				    "failed: %s", strerror(-ret));
 		goto cleanup;
+	}
 	while (!stopped) {
 		uint64_t now, wait_ns = args.interval_ns;
 		double total;

@@ -22,6 +22,7 @@
 #include "trace/symbolize.h"
 #include "tracer.h"
 #include "latency.h"
+#include "signals.h"
 
 #define MAX_PIDS 256
 #define MAX_STUCK 1024
@@ -256,11 +257,11 @@ static int on_event(void *ctx, const void *data, size_t size)
 	if (size < sizeof(*h) || h->type >= TRACER_EV_MAX)
 		return 0;
 	s->counts[h->type]++;
-	if (h->type == TRACER_EV_EXIT) {
-		const __u32 *pid = (const __u32 *)((const char *)data + sizeof(*h));
+	if (h->type == TRACER_EV_EXIT && size >= sizeof(struct signals_exit_event)) {
+		const struct signals_exit_event *e = data;
 
 		for (size_t i = 0; i < s->args->npids; i++)
-			if ((__u32)s->args->pids[i] == *pid)
+			if ((__u32)s->args->pids[i] == e->pid)
 				s->pid_exited[i] = true;
 	}
 	j = tracer_event_to_json(data, size, &s->jctx);
