@@ -97,7 +97,6 @@ int BPF_PROG(cputime_switch, bool preempt, struct task_struct *prev, struct task
 			ct->enqueue_ns = 0;
 			ct->switch_in_ns = now;
 			ct->last_cpu = bpf_get_smp_processor_id();
-			bpf_probe_read_kernel_str(ct->comm, sizeof(ct->comm), next->comm);
 			run->tid = tid;
 			run->since_ns = now;
 		}

@@ -15,7 +15,7 @@ struct cputime_thread {
 	__u64 enqueue_ns;   /* when it became runnable; 0 when not waiting */
 	__u32 tgid;
 	__u32 last_cpu;
-	char comm[16];
+	char comm[16];	    /* at the thread's first event; userspace reads /proc for renames */
 };
 
 /*

@@ -818,6 +818,19 @@ int tracer__read_thread_cpu(const struct tracer *t, pid_t tgid, struct tracer_th
 		c->tid = key;
 		c->tgid = ct.tgid;
 		memcpy(c->comm, ct.comm, sizeof(c->comm));
+		{
+			/* The name now (BPF copied it once, before any pthread_setname_np). */
+			char *name = NULL;
+			size_t len = 0;
+
+			if (procfs_read(ct.tgid, key, "comm", &name, &len) == 0 && len > 0) {
+				if (name[len - 1] == '\n')
+					len--;
+				memset(c->comm, 0, sizeof(c->comm));
+				memcpy(c->comm, name, len < sizeof(c->comm) ? len : sizeof(c->comm) - 1);
+			}
+			free(name);
+		}
 		c->oncpu_ns = ct.oncpu_ns;
 		c->runq_ns = ct.runq_ns;
 		c->voluntary = ct.voluntary;
