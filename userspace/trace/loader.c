@@ -435,11 +435,16 @@ int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err,
 	if (!f.r[FEATURE_RINGBUF].ok) {
 		ret = f.r[FEATURE_RINGBUF].err ? f.r[FEATURE_RINGBUF].err : -EOPNOTSUPP;
 		/* Without CAP_BPF libbpf's probe says "unsupported", not "denied". */
-		if (geteuid() != 0)
+		if (geteuid() != 0) {
 			ret = -EPERM;
-		seterr(err, errlen, "this kernel refuses BPF ring buffers: %s%s; nothing of the "
-		       "tracer works (threads, modules and the other /proc commands do)",
-		       strerror(-ret), load_hint(ret));
+			seterr(err, errlen, "tracing needs root (CAP_BPF and CAP_PERFMON): BPF "
+			       "is refused to this user; nothing of the tracer works (threads, "
+			       "modules and the other /proc commands do)");
+		} else {
+			seterr(err, errlen, "this kernel refuses BPF ring buffers: %s%s; nothing "
+			       "of the tracer works (threads, modules and the other /proc "
+			       "commands do)", strerror(-ret), load_hint(ret));
+		}
 		goto cleanup;
 	}
 	if (!f.r[FEATURE_BTF].ok) {
