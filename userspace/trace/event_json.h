@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+#include "common/signals.h"
+
 struct event_json_ctx {
 	/* Seconds to add to a CLOCK_MONOTONIC time for the epoch time ("time"). */
 	double mono_to_epoch;
@@ -27,15 +29,6 @@ struct event_json_ctx {
 
 /* NULL when @size is too small for the event's type or the type is unknown. */
 json_t *tracer_event_to_json(const void *data, size_t size, const struct event_json_ctx *c);
-
-/* "SIGSEGV" ("SIG42" for a number without a name, "SIGRTMIN+3" for real-time). */
-void signal_name(int sig, char *buf, size_t size);
-
-/* "SI_USER", "SI_TKILL", "SEGV_MAPERR", ...; NULL when unknown. */
-const char *si_code_name(int sig, int code);
-
-/* True when the default action of @sig dumps core (SIGSEGV, SIGABRT, ...). */
-bool signal_dumps_core(int sig);
 
 /* Demangles a C++ type name as std::type_info holds it ("St13runtime_error" ->
  * "std::runtime_error"; a leading '*' is dropped). __cxa_demangle comes from
