@@ -99,6 +99,7 @@ static unsigned int parse_vmflags(const char *p)
 	} names[] = {
 		{ "rd", VMF_READ }, { "wr", VMF_WRITE }, { "ex", VMF_EXEC }, { "sh", VMF_SHARED },
 		{ "io", VMF_IO }, { "dd", VMF_DONTDUMP }, { "ht", VMF_HUGETLB },
+		{ "dc", VMF_DONTCOPY }, { "wf", VMF_WIPEONFORK },
 	};
 	unsigned int flags = 0;
 

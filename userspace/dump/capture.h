@@ -43,6 +43,8 @@ enum {
 	VMF_IO = 1 << 4,	/* "io": VM_IO, never dumped */
 	VMF_DONTDUMP = 1 << 5,	/* "dd": MADV_DONTDUMP */
 	VMF_HUGETLB = 1 << 6,	/* "ht" */
+	VMF_DONTCOPY = 1 << 7,	/* "dc": MADV_DONTFORK, absent in a fork */
+	VMF_WIPEONFORK = 1 << 8, /* "wf": MADV_WIPEONFORK, zero in a fork */
 };
 
 struct capture_map {

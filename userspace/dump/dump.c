@@ -19,7 +19,7 @@
 #include "dump/memory.h"
 #include "dump/sink_file.h"
 
-enum { OPT_FILTER = 0x1000, OPT_FORCE };
+enum { OPT_FILTER = 0x1000, OPT_FORCE, OPT_SNAPSHOT };
 
 /* Options of `dump`; --bundle and --compress extend this struct and open_sink(). */
 struct dump_args {
@@ -29,6 +29,7 @@ struct dump_args {
 	unsigned long filter;
 	bool type_given, filter_given;
 	bool force;
+	bool snapshot;
 };
 
 static const struct argp_option dump_options[] = {
@@ -39,6 +40,9 @@ static const struct argp_option dump_options[] = {
 	{ "filter", OPT_FILTER, "HEX", 0, "A coredump_filter mask instead of --type (bit 0 anon "
 	  "private, 1 anon shared, 2 file private, 3 file shared, 4 ELF headers, 5-6 hugetlb)" },
 	{ "force", OPT_FORCE, NULL, 0, "Overwrite an existing FILE" },
+	{ "snapshot", OPT_SNAPSHOT, NULL, 0, "Stop the process only to fork a copy-on-write "
+	  "copy of it (milliseconds, whatever its size) and dump the copy; falls back to a "
+	  "plain freeze, saying why in .snapshot.reason, when it cannot fork safely" },
 	{},
 };
 
@@ -51,6 +55,7 @@ static const char dump_doc[] =
 	"  tracedump dump 1234 -o /var/crash/ --type full\n"
 	"  tracedump dump 1234 --type mini -o app.core --force | jq .pause_ms\n"
 	"  tracedump dump 1234 --filter 0x3f | jq -r .path | xargs gdb -batch -ex bt ./app\n"
+	"  tracedump dump 1234 --snapshot | jq '{pause_ms, snapshot}'\n"
 	"Default name: <name>_manual_<YYYY-MM-DD_HH-MM-SS>.<pid>.core (UTC).\n"
 	"Exit status: 0 ok, 1 failed (I/O, no space, interrupted, the process exited during "
 	"the dump), 2 bad argument, 3 no such process or a zombie, 4 permission denied, "
@@ -82,6 +87,9 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FORCE:
 		a->force = true;
+		break;
+	case OPT_SNAPSHOT:
+		a->snapshot = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (a->pid_arg)
@@ -209,6 +217,7 @@ static int do_dump(int argc, char **argv)
 				    args.pid_arg);
 	o.type = args.filter_given ? DUMP_TYPE_FILTER : args.type;
 	o.filter = args.filter;
+	o.snapshot = args.snapshot;
 	if (isatty(STDERR_FILENO))
 		o.progress = progress;
 	err = output_path(&args, o.pid, path, sizeof(path));

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pause-less dumps: clone() injected into a frozen thread; see snapshot.h.
+ *
+ * The injection, on a thread in a PTRACE_INTERRUPT stop (inside get_signal()):
+ *  1. save its registers; point RIP at a `syscall` instruction of the target's own text
+ *     (the vDSO has some), RAX at clone, ORIG_RAX at -1. ORIG_RAX -1 matters: a thread
+ *     interrupted in a blocking syscall (nanosleep, read, futex) stops with RAX
+ *     -ERESTART* and the kernel's restart logic (arch_do_signal_or_restart(), after
+ *     get_signal() returns) would otherwise rewind RIP by 2 and redo that syscall;
+ *  2. PTRACE_SYSCALL to the syscall-entry stop, again through PTRACE_EVENT_CLONE (the
+ *     child, auto-attached as PTRACE_O_TRACECLONE asks) to the syscall-exit stop;
+ *  3. PTRACE_INTERRUPT + PTRACE_CONT: the thread goes back into get_signal() and stops
+ *     there (PTRACE_EVENT_STOP), where its registers are restored. That is where it
+ *     was frozen, so on release the restart logic sees the original RAX/ORIG_RAX and the
+ *     interrupted syscall goes on as if nothing happened. Restoring at the syscall-exit
+ *     stop instead would return -ERESTART* to the program.
+ * The child stops at birth and never runs: its RIP is pointed at exit_group and it gets
+ * PTRACE_O_EXITKILL, so even if tracedump dies it can only die too.
+ * The end: kill the child; freeze the target again; reap the child as its tracer (it
+ * becomes the target's zombie, invisible to the frozen target); inject
+ * wait4(child, NULL, __WALL | WNOHANG) into the target to reap it; release.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/procfs.h"
+#include "dump/capture.h"
+#include "dump/freeze.h"
+#include "dump/snapshot.h"
+
+#ifdef __x86_64__
+#include <sys/user.h>
+
+#define SYSCALL_SEARCH_MAX (16U << 20) /* bytes of text searched for a `syscall` */
+
+/* Where a `syscall` instruction (0f 05) is in @cap's executable text: the vDSO first,
+ * then file mappings. Executing it from the middle of another instruction is fine:
+ * the CPU decodes from RIP. 0 when none. */
+static uint64_t find_syscall_insn(const struct capture *cap)
+{
+	static unsigned char buf[1 << 20];
+	uint64_t searched = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < cap->map_count; i++) {
+			const struct capture_map *m = &cap->maps[i];
+			bool vdso = !strcmp(m->path, "[vdso]");
+
+			if ((pass == 0) != vdso || m->perms[0] != 'r' || m->perms[2] != 'x')
+				continue;
+			for (uint64_t at = m->start; at < m->end && searched < SYSCALL_SEARCH_MAX;) {
+				size_t len = m->end - at < sizeof(buf) ? m->end - at : sizeof(buf);
+				struct iovec local = { buf, len }, remote = { (void *)at, len };
+				ssize_t n = process_vm_readv(cap->mem_pid, &local, 1, &remote, 1, 0);
+
+				if (n < 2)
+					break;
+				for (ssize_t k = 0; k + 1 < n; k++)
+					if (buf[k] == 0x0f && buf[k + 1] == 0x05)
+						return at + k;
+				at += n - 1;
+				searched += n;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Waits for a ptrace stop of @tid; -ESRCH if it died. */
+static int wait_stop(pid_t tid, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL);
+
+		if (r == tid) {
+			if (WIFEXITED(*status) || WIFSIGNALED(*status))
+				return -ESRCH;
+			if (WIFSTOPPED(*status))
+				return 0;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		return -ESRCH;
+	}
+}
+
+/* A thread in a PTRACE_INTERRUPT stop, not a group-stop (a SIGSTOPped process) nor a
+ * signal-delivery stop: PTRACE_GETSIGINFO says SIGTRAP only for the former. */
+static bool interrupt_stopped(pid_t tid)
+{
+	siginfo_t si;
+
+	return !ptrace(PTRACE_GETSIGINFO, tid, 0, &si) && si.si_signo == SIGTRAP;
+}
+
+struct injection {
+	pid_t tid;
+	uint64_t insn;
+	long nr;
+	uint64_t args[6];
+	long ret;	   /* the syscall's return */
+	pid_t child;	   /* from PTRACE_EVENT_CLONE */
+	int signal;	   /* a signal that arrived before the syscall: injection aborted */
+	char why[160];
+};
+
+/*
+ * Runs one syscall in frozen thread @in->tid and puts it back exactly as it was
+ * frozen. 0 (in->ret is the syscall's return), 1 when a signal came first (nothing
+ * ran; the thread is left in that signal-delivery stop with its own registers and
+ * in->signal must be given back on detach), -errno (-ESRCH: the thread died).
+ */
+static int inject(struct injection *in)
+{
+	struct user_regs_struct saved, r;
+	bool entered = false, restore = false;
+	int status, err;
+
+	if (ptrace(PTRACE_GETREGS, in->tid, 0, &saved)) {
+		err = -errno;
+		snprintf(in->why, sizeof(in->why), "PTRACE_GETREGS of thread %d: %s", in->tid,
+			 strerror(-err));
+		return err;
+	}
+	if (saved.cs != 0x33) { /* __USER_CS: a 32-bit thread has another syscall ABI */
+		snprintf(in->why, sizeof(in->why), "thread %d runs 32-bit code", in->tid);
+		return -EOPNOTSUPP;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, in->tid, 0,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE))) {
+		err = -errno;
+		snprintf(in->why, sizeof(in->why), "PTRACE_SETOPTIONS of thread %d: %s", in->tid,
+			 strerror(-err));
+		return err;
+	}
+	r = saved;
+	r.rip = in->insn;
+	r.rax = (unsigned long long)in->nr;
+	r.orig_rax = (unsigned long long)-1;
+	r.rdi = in->args[0];
+	r.rsi = in->args[1];
+	r.rdx = in->args[2];
+	r.r10 = in->args[3];
+	r.r8 = in->args[4];
+	r.r9 = in->args[5];
+	if (ptrace(PTRACE_SETREGS, in->tid, 0, &r)) {
+		err = -errno;
+		snprintf(in->why, sizeof(in->why), "PTRACE_SETREGS of thread %d: %s", in->tid,
+			 strerror(-err));
+		goto out;
+	}
+	restore = true;
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, in->tid, 0, 0)) {
+			err = -errno;
+			goto out;
+		}
+		err = wait_stop(in->tid, &status);
+		if (err)
+			goto gone;
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+			if (entered)
+				break; /* syscall-exit stop */
+			entered = true;
+			continue;
+		}
+		if ((status >> 8) == (SIGTRAP | (PTRACE_EVENT_CLONE << 8))) {
+			unsigned long msg = 0;
+
+			if (!ptrace(PTRACE_GETEVENTMSG, in->tid, 0, &msg))
+				in->child = (pid_t)msg;
+			continue;
+		}
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			continue;
+		/* A signal-delivery stop. Before the syscall entry the thread has not
+		 * left get_signal(): no user instruction ran, so its own registers go
+		 * back and the signal is handed back on release, as if never seen. */
+		if (!entered) {
+			in->signal = WSTOPSIG(status);
+			err = ptrace(PTRACE_SETREGS, in->tid, 0, &saved) ? -errno : 1;
+			restore = false;
+			goto out;
+		}
+		/* Cannot happen between entry and exit stops; keep going without it. */
+	}
+	in->ret = (long)({
+		struct user_regs_struct x;
+
+		ptrace(PTRACE_GETREGS, in->tid, 0, &x) ? (unsigned long long)-EFAULT : x.rax;
+	});
+	/* Back into get_signal(): interrupt, then let it reach that stop. */
+	if (ptrace(PTRACE_INTERRUPT, in->tid, 0, 0) || ptrace(PTRACE_CONT, in->tid, 0, 0)) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		err = wait_stop(in->tid, &status);
+		if (err)
+			goto gone;
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			break;
+		/* Cannot happen (the trap comes before any signal); never lose one. */
+		in->signal = WSTOPSIG(status);
+		if (ptrace(PTRACE_INTERRUPT, in->tid, 0, 0) || ptrace(PTRACE_CONT, in->tid, 0, 0)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	err = 0;
+out:
+	if (restore && ptrace(PTRACE_SETREGS, in->tid, 0, &saved) && !err)
+		err = -errno;
+	ptrace(PTRACE_SETOPTIONS, in->tid, 0, 0);
+	if (err < 0 && !in->why[0])
+		snprintf(in->why, sizeof(in->why), "injecting a syscall into thread %d: %s",
+			 in->tid, strerror(-err));
+	return err;
+gone:
+	snprintf(in->why, sizeof(in->why), "thread %d exited", in->tid);
+	return -ESRCH;
+}
+
+/* Picks the thread to inject into: the leader first; one that is in a plain
+ * PTRACE_INTERRUPT stop and holds no caught signal. NULL when none. */
+static struct frozen_thread *pick_thread(struct freeze *fz)
+{
+	for (size_t i = 0; i < fz->count; i++) {
+		struct frozen_thread *t = &fz->threads[i];
+
+		if (!t->gone && !t->resume_sig && interrupt_stopped(t->tid))
+			return t;
+	}
+	return NULL;
+}
+
+/* The child's first stop: make it harmless whatever happens to tracedump. */
+static int tame_child(pid_t child, uint64_t insn)
+{
+	struct user_regs_struct r;
+	int status, err;
+
+	err = wait_stop(child, &status);
+	if (err)
+		return err;
+	if (ptrace(PTRACE_SETOPTIONS, child, 0, (void *)(long)PTRACE_O_EXITKILL) ||
+	    ptrace(PTRACE_GETREGS, child, 0, &r))
+		return -errno;
+	r.rip = insn;
+	r.rax = SYS_exit_group;
+	r.orig_rax = (unsigned long long)-1;
+	r.rdi = 0;
+	return ptrace(PTRACE_SETREGS, child, 0, &r) ? -errno : 0;
+}
+
+static bool seccomp_filtered(pid_t pid, int *mode)
+{
+	char *status = NULL, *p;
+
+	*mode = 0;
+	if (procfs_read(pid, -1, "status", &status, NULL))
+		return false;
+	p = strstr(status, "\nSeccomp:");
+	if (p)
+		*mode = atoi(p + 9);
+	free(status);
+	return *mode != 0;
+}
+
+static void mark_absent(struct capture *cap, struct snapshot *snap)
+{
+	for (size_t i = 0; i < cap->map_count; i++) {
+		struct capture_map *m = &cap->maps[i];
+		const char *why = m->vmflags & VMF_DONTCOPY	 ? "MADV_DONTFORK"
+				  : m->vmflags & VMF_WIPEONFORK ? "MADV_WIPEONFORK"
+								 : NULL;
+		char s[32], e[32];
+
+		if (!why)
+			continue;
+		/* Like MADV_DONTDUMP: a PT_LOAD with no data, so a debugger says the memory
+		 * is not in the core rather than showing zeros. */
+		m->vmflags |= VMF_DONTDUMP;
+		snprintf(s, sizeof(s), "0x%llx", (unsigned long long)m->start);
+		snprintf(e, sizeof(e), "0x%llx", (unsigned long long)m->end);
+		json_array_append_new(snap->absent, json_pack("{s:s, s:s, s:s, s:s}", "start", s,
+							      "end", e, "madvise", why, "path",
+							      m->path));
+	}
+}
+
+static void reap_child(struct freeze *fz, struct snapshot *snap);
+
+int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapshot *snap)
+{
+	/* The caught signal of an aborted injection is recorded in the freeze, so
+	 * freeze__release() gives it back. */
+	struct freeze *fz = (struct freeze *)fzc;
+	struct injection in = {};
+	struct frozen_thread *t;
+	uint64_t t0 = monotonic_ns();
+	int mode, err;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->absent = json_array();
+	if (!snap->absent)
+		return -ENOMEM;
+	if (seccomp_filtered(fz->pid, &mode)) {
+		/* A filter may kill the whole process on clone (SECCOMP_RET_KILL_PROCESS),
+		 * and the filter cannot be read without CAP_SYS_ADMIN games: never risk it. */
+		snprintf(snap->reason, sizeof(snap->reason),
+			 "the process runs under seccomp (%s mode): a clone() could kill it, so it "
+			 "was frozen for the whole dump", mode == 1 ? "strict" : "filter");
+		return 0;
+	}
+	t = pick_thread(fz);
+	if (!t) {
+		snprintf(snap->reason, sizeof(snap->reason),
+			 "no thread can run an injected syscall (the process is stopped by a "
+			 "signal, or every thread holds a pending signal)");
+		return 0;
+	}
+	in.tid = t->tid;
+	in.insn = find_syscall_insn(cap);
+	if (!in.insn) {
+		snprintf(snap->reason, sizeof(snap->reason),
+			 "no syscall instruction found in the process's executable text");
+		return 0;
+	}
+	/* clone(flags = exit_signal 0, no CLONE_* at all, same stack, no tids, no tls). */
+	in.nr = SYS_clone;
+	err = inject(&in);
+	snap->thread = in.tid;
+	if (in.child > 0) {
+		snap->child = in.child;
+		if (tame_child(in.child, in.insn) < 0) {
+			/* Not held: it must not live on. */
+			kill(in.child, SIGKILL);
+		}
+	}
+	if (in.child > 0 && (err || in.ret != in.child))
+		reap_child(fz, snap); /* made but not usable: gone before anything else */
+	if (err == 1) {
+		t->resume_sig = in.signal;
+		snprintf(snap->reason, sizeof(snap->reason),
+			 "signal %d arrived while the snapshot was being made", in.signal);
+		return 0;
+	}
+	if (in.signal)
+		t->resume_sig = in.signal;
+	if (err == -ESRCH && in.tid == fz->pid)
+		return -ESRCH;
+	if (err) {
+		snprintf(snap->reason, sizeof(snap->reason), "%s", in.why);
+		return 0;
+	}
+	if (in.ret < 0 || in.ret != in.child) {
+		if (in.ret < 0)
+			snprintf(snap->reason, sizeof(snap->reason),
+				 "clone() failed in the process: %s%s", strerror((int)-in.ret),
+				 in.ret == -EAGAIN ? " (RLIMIT_NPROC, pids.max or threads-max)"
+				 : in.ret == -ENOMEM ? " (overcommit refused a copy of its memory)"
+						     : "");
+		else
+			snprintf(snap->reason, sizeof(snap->reason),
+				 "clone() returned %ld, not the child %d", in.ret, in.child);
+		return 0;
+	}
+	snap->used = true;
+	snap->fork_ns = monotonic_ns() - t0;
+	mark_absent(cap, snap);
+	return 0;
+}
+
+/* Reaps the killed child as its tracer; it then is the target's zombie. */
+static void reap_as_tracer(pid_t child)
+{
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(child, &status, __WALL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
+			return;
+	}
+}
+
+/*
+ * With the target frozen in @fz: kills the child, reaps it as its tracer (it then is
+ * the target's zombie, which no frozen thread can wait() for) and has the target reap
+ * it with an injected wait4(child, NULL, __WALL | WNOHANG).
+ */
+static void reap_child(struct freeze *fz, struct snapshot *snap)
+{
+	struct injection in = {};
+	struct frozen_thread *t;
+	pid_t child = snap->child;
+	int err = 0;
+
+	snap->reaped = true;
+	kill(child, SIGKILL);
+	reap_as_tracer(child);
+	t = pick_thread(fz);
+	if (t) {
+		struct capture cap = {};
+
+		cap.mem_pid = fz->pid;
+		if (!capture__read_maps(fz->pid, &cap))
+			in.insn = find_syscall_insn(&cap);
+		capture__free(&cap);
+		in.tid = t->tid;
+		in.nr = SYS_wait4;
+		in.args[0] = (uint64_t)child;
+		in.args[2] = __WALL | WNOHANG;
+		if (in.insn) {
+			err = inject(&in);
+			if (in.signal)
+				t->resume_sig = in.signal;
+		}
+	}
+	if (!t || !in.insn || err || in.ret != child)
+		snprintf(snap->reap_note, sizeof(snap->reap_note),
+			 "the snapshot %d was left as a zombie of process %d (%s)", child, fz->pid,
+			 !t ? "no thread to reap it" : !in.insn ? "no syscall instruction"
+			 : err ? in.why : "wait4 did not return it");
+}
+
+void snapshot__end(struct snapshot *snap, pid_t target)
+{
+	struct freeze fz = {};
+	char why[256];
+	int err;
+
+	if (!snap->child || snap->reaped)
+		return;
+	/* Killed first, so it dies while the target is being frozen. */
+	kill(snap->child, SIGKILL);
+	err = freeze__all(target, &fz, NULL, why, sizeof(why));
+	if (err) {
+		snap->reaped = true;
+		reap_as_tracer(snap->child);
+		/* Gone: its children went to a reaper (init or a subreaper). */
+		if (err != -ESRCH)
+			snprintf(snap->reap_note, sizeof(snap->reap_note),
+				 "could not freeze process %d to reap the snapshot %d: %s", target,
+				 snap->child, why);
+		return;
+	}
+	reap_child(&fz, snap);
+	freeze__release(&fz);
+	snap->reap_pause_ns = fz.released_ns - fz.frozen_ns;
+}
+
+#else /* !__x86_64__ */
+
+int snapshot__take(const struct freeze *fz, struct capture *cap, struct snapshot *snap)
+{
+	(void)fz;
+	(void)cap;
+	memset(snap, 0, sizeof(*snap));
+	snap->absent = json_array();
+	snprintf(snap->reason, sizeof(snap->reason), "snapshots are x86_64 only for now");
+	return snap->absent ? 0 : -ENOMEM;
+}
+
+void snapshot__end(struct snapshot *snap, pid_t target)
+{
+	(void)snap;
+	(void)target;
+}
+
+#endif
+
+/* "Key:   123 kB" of a /proc file, in bytes; 0 when absent. */
+static uint64_t kb_field(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) * 1024 : 0;
+}
+
+void snapshot__measure(struct snapshot *snap)
+{
+	char *buf = NULL;
+
+	if (!snap->used || snap->reaped)
+		return;
+	/* Pages the target wrote since the fork were copied for it; the originals are
+	 * now mapped by the child alone: its Private_* pages. */
+	if (!procfs_read(snap->child, -1, "smaps_rollup", &buf, NULL)) {
+		snap->cow_bytes = kb_field(buf, "\nPrivate_Clean:") + kb_field(buf, "\nPrivate_Dirty:");
+		free(buf);
+		buf = NULL;
+	}
+	if (!procfs_read(snap->child, -1, "status", &buf, NULL)) {
+		snap->page_table_bytes = kb_field(buf, "\nVmPTE:");
+		free(buf);
+	}
+}
+
+json_t *snapshot__json(const struct snapshot *snap)
+{
+	json_t *o;
+
+	if (!snap->used)
+		return json_pack("{s:b, s:s}", "used", 0, "reason", snap->reason);
+	o = json_pack("{s:b, s:i, s:f, s:f, s:I, s:I, s:I, s:O}", "used", 1, "thread",
+		      snap->thread, "fork_ms", snap->fork_ns / 1e6, "reap_pause_ms",
+		      snap->reap_pause_ns / 1e6, "cow_bytes", (json_int_t)snap->cow_bytes,
+		      "page_table_bytes", (json_int_t)snap->page_table_bytes, "extra_bytes",
+		      (json_int_t)(snap->cow_bytes + snap->page_table_bytes), "absent",
+		      snap->absent);
+	if (o && snap->reap_note[0])
+		json_object_set_new(o, "warning", json_string(snap->reap_note));
+	return o;
+}
+
+void snapshot__free(struct snapshot *snap)
+{
+	json_decref(snap->absent);
+	snap->absent = NULL;
+}
