@@ -279,6 +279,8 @@ static bool seccomp_filtered(pid_t pid, int *mode)
 
 static void mark_absent(struct capture *cap, struct snapshot *snap)
 {
+	size_t w = 0;
+
 	for (size_t i = 0; i < cap->map_count; i++) {
 		struct capture_map *m = &cap->maps[i];
 		const char *why = m->vmflags & VMF_DONTCOPY	 ? "MADV_DONTFORK"
@@ -286,17 +288,20 @@ static void mark_absent(struct capture *cap, struct snapshot *snap)
 								 : NULL;
 		char s[32], e[32];
 
-		if (!why)
+		if (!why) {
+			cap->maps[w++] = *m;
 			continue;
-		/* Like MADV_DONTDUMP: a PT_LOAD with no data, so a debugger says the memory
-		 * is not in the core rather than showing zeros. */
-		m->vmflags |= VMF_DONTDUMP;
+		}
+		/* Left out of the core: a debugger says "Cannot access memory" there rather
+		 * than showing the child's nothing (DONTFORK) or zeros (WIPEONFORK). */
 		snprintf(s, sizeof(s), "0x%llx", (unsigned long long)m->start);
 		snprintf(e, sizeof(e), "0x%llx", (unsigned long long)m->end);
 		json_array_append_new(snap->absent, json_pack("{s:s, s:s, s:s, s:s}", "start", s,
 							      "end", e, "madvise", why, "path",
 							      m->path));
+		free(m->path);
 	}
+	cap->map_count = w;
 }
 
 static void reap_child(struct freeze *fz, struct snapshot *snap);

@@ -47,8 +47,8 @@ struct snapshot {
  * snap->used true, or 0 with snap->used false and snap->reason set when a snapshot is
  * not possible or not safe here (the caller then dumps the frozen target); -ESRCH when
  * the target died, -ENOMEM. The target's registers are as they were on every path.
- * Mappings the child lacks (MADV_DONTFORK) or holds zeroed (MADV_WIPEONFORK) are marked
- * in @cap as not dumped (VMF_DONTDUMP) and listed in snap->absent.
+ * Mappings the child lacks (MADV_DONTFORK) or holds zeroed (MADV_WIPEONFORK) are taken
+ * out of @cap (the core has no segment for them) and listed in snap->absent.
  * Must run on the thread that froze the target.
  */
 int snapshot__take(const struct freeze *fz, struct capture *cap, struct snapshot *snap);
