@@ -13,8 +13,10 @@
  *  3. PTRACE_INTERRUPT + PTRACE_CONT: the thread goes back into get_signal() and stops
  *     there (PTRACE_EVENT_STOP), where its registers are restored. That is where it
  *     was frozen, so on release the restart logic sees the original RAX/ORIG_RAX and the
- *     interrupted syscall goes on as if nothing happened. Restoring at the syscall-exit
- *     stop instead would return -ERESTART* to the program.
+ *     interrupted syscall goes on as if nothing happened, however the thread is resumed
+ *     later. (Restored at the syscall-exit stop, the restart would hinge on the thread
+ *     passing through the signal path before user mode, which only the wake-up of a
+ *     later PTRACE_DETACH provides.)
  * The child stops at birth and never runs: its RIP is pointed at exit_group and it gets
  * PTRACE_O_EXITKILL, so even if tracedump dies it can only die too.
  * The end: kill the child; freeze the target again; reap the child as its tracer (it
