@@ -338,7 +338,7 @@ int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapsho
 		return 0;
 	}
 	in.tid = t->tid;
-	in.insn = find_syscall_insn(cap);
+	in.insn = snap->insn = find_syscall_insn(cap);
 	if (!in.insn) {
 		snprintf(snap->reason, sizeof(snap->reason),
 			 "no syscall instruction found in the process's executable text");
@@ -389,6 +389,41 @@ int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapsho
 	return 0;
 }
 
+/* @insn is still an executable `syscall` in @pid (an exec during the dump would have
+ * replaced the whole image): /proc/PID/maps, cheap unlike smaps, and two bytes. */
+static bool still_syscall_insn(pid_t pid, uint64_t insn)
+{
+	unsigned char b[2];
+	struct iovec local = { b, 2 }, remote = { (void *)insn, 2 };
+	char *maps = NULL, *line, *next;
+	bool exec = false;
+
+	if (!insn || process_vm_readv(pid, &local, 1, &remote, 1, 0) != 2 || b[0] != 0x0f ||
+	    b[1] != 0x05 || procfs_read(pid, -1, "maps", &maps, NULL))
+		return false;
+	for (line = maps; line && *line && !exec; line = next) {
+		struct proc_map pm;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!procfs_parse_maps_line(line, &pm) && pm.start <= insn && insn + 2 <= pm.end)
+			exec = pm.perms[2] == 'x';
+	}
+	free(maps);
+	return exec;
+}
+
+/* Waits until the killed child is a zombie (its memory freed) without reaping it:
+ * its exit costs nothing while the target is frozen again. */
+static void wait_dead(pid_t child)
+{
+	siginfo_t si;
+
+	while (waitid(P_PID, child, &si, WEXITED | WNOWAIT | __WALL) < 0 && errno == EINTR)
+		;
+}
+
 /* Reaps the killed child as its tracer; it then is the target's zombie. */
 static void reap_as_tracer(pid_t child)
 {
@@ -421,12 +456,7 @@ static void reap_child(struct freeze *fz, struct snapshot *snap)
 	reap_as_tracer(child);
 	t = pick_thread(fz);
 	if (t) {
-		struct capture cap = {};
-
-		cap.mem_pid = fz->pid;
-		if (!capture__read_maps(fz->pid, &cap))
-			in.insn = find_syscall_insn(&cap);
-		capture__free(&cap);
+		in.insn = still_syscall_insn(fz->pid, snap->insn) ? snap->insn : 0;
 		in.tid = t->tid;
 		in.nr = SYS_wait4;
 		in.args[0] = (uint64_t)child;
@@ -452,8 +482,10 @@ void snapshot__end(struct snapshot *snap, pid_t target)
 
 	if (!snap->child || snap->reaped)
 		return;
-	/* Killed first, so it dies while the target is being frozen. */
+	/* Dead before the target is frozen again: tearing down a large address space
+	 * takes milliseconds. A traced zombie is seen by its tracer only. */
 	kill(snap->child, SIGKILL);
+	wait_dead(snap->child);
 	err = freeze__all(target, &fz, NULL, why, sizeof(why));
 	if (err) {
 		snap->reaped = true;

@@ -32,6 +32,7 @@ struct snapshot {
 	char reason[256];    /* why not, when !used */
 	pid_t child;	     /* 0 when none */
 	pid_t thread;	     /* the target thread clone() ran in */
+	uint64_t insn;	     /* the `syscall` instruction used, reused for the reap */
 	uint64_t fork_ns;    /* the injection, clone() included */
 	uint64_t reap_pause_ns; /* the second freeze, to reap the child */
 	uint64_t private_start; /* the child's Private_* bytes right after the fork */
