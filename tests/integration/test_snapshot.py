@@ -4,15 +4,16 @@ target. The cores pass the gdb checks of test_dump.py; the core holds the memory
 freeze; the target never sees the fork (wait(), SIGCHLD, a blocked syscall's result); no
 process remains; MADV_DONTFORK/WIPEONFORK regions are listed as absent; a target that
 cannot fork falls back to the plain freeze and says why."""
-import os
 import re
+import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import TARGETS
+from conftest import TARGETS, TRACEDUMP, jq
 from test_dump import (EXE, HEAP_PATTERN, MARKER, assert_running_free, check_backtraces,
                        gdb, start)
 
@@ -218,3 +219,52 @@ def test_thousand_threads(td, target, tmp_path):
 def test_help_mentions_snapshot(td):
     r = td("dump", "--help")
     assert r.rc == 0 and "--snapshot" in r.stdout
+
+
+def start_snapdump(pid, out):
+    return subprocess.Popen([str(TRACEDUMP), "dump", str(pid), "--snapshot", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_child(pid, timeout=20):
+    """Waits until the snapshot copy exists: the dump is reading it."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if children(pid):
+            return
+        time.sleep(0.001)
+    pytest.fail("no snapshot child appeared")
+
+
+def state(pid):
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_snapshot_cleans_up(target, tmp_path, sig):
+    t = start(target, 2, 768)
+    d = start_snapdump(t.pid, tmp_path / "big.core")
+    wait_child(t.pid)
+    d.send_signal(sig)
+    out, err = d.communicate(timeout=60)
+    assert d.returncode == 1, (out, err)
+    assert "interrupted" in jq(err.strip().splitlines()[-1], ".error")
+    assert list(tmp_path.iterdir()) == []
+    assert children(t.pid) == set()
+    assert_running_free(t, t.ticks)
+
+
+def test_sigkill_of_tracedump_kills_the_copy(target, tmp_path):
+    # PTRACE_O_EXITKILL: the copy dies with tracedump and never runs; it is left a
+    # zombie of the target (documented), never a running process.
+    t = start(target, 2, 768)
+    d = start_snapdump(t.pid, tmp_path / "big.core")
+    wait_child(t.pid)
+    kids = children(t.pid)
+    d.kill()
+    d.wait(timeout=30)
+    deadline = time.time() + 10
+    while any(state(k) != "Z" for k in kids) and time.time() < deadline:
+        time.sleep(0.01)
+    assert all(state(k) == "Z" for k in kids), [state(k) for k in kids]
+    assert_running_free(t, t.ticks)
