@@ -287,6 +287,21 @@ static void take_process(pid_t pid, struct capture *cap)
 
 int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_t why_len)
 {
+	int err = capture__take_threads(fz, cap, why, why_len);
+
+	if (err)
+		return err;
+	err = capture__read_maps(cap->mem_pid, cap);
+	if (err) {
+		snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", fz->pid, strerror(-err));
+		return err == -ENOENT ? -ESRCH : err;
+	}
+	return 0;
+}
+
+int capture__take_threads(const struct freeze *fz, struct capture *cap, char *why,
+			  size_t why_len)
+{
 	int err;
 
 	memset(cap, 0, sizeof(*cap));
@@ -325,11 +340,6 @@ int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_
 	err = procfs_read(cap->mem_pid, -1, "auxv", (char **)&cap->auxv, &cap->auxv_len);
 	if (err) {
 		snprintf(why, why_len, "failed to read /proc/%d/auxv: %s", fz->pid, strerror(-err));
-		return err == -ENOENT ? -ESRCH : err;
-	}
-	err = capture__read_maps(cap->mem_pid, cap);
-	if (err) {
-		snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", fz->pid, strerror(-err));
 		return err == -ENOENT ? -ESRCH : err;
 	}
 	return 0;

@@ -201,12 +201,13 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	if (err)
 		goto fail;
 	t_frozen = monotonic_ns();
-	err = capture__take(&fz, &cap, why, why_len);
+	err = (o->snapshot ? capture__take_threads : capture__take)(&fz, &cap, why, why_len);
 	if (err)
 		goto fail;
 	mem_pid = cap.mem_pid;
 	if (o->snapshot) {
-		/* The copy made, the target runs on; its memory is read from the copy. */
+		/* The copy made, the target runs on; mappings and memory come from the
+		 * copy. Without a copy, the mappings are read now, still frozen. */
 		err = snapshot__take(&fz, &cap, &snap);
 		if (err) {
 			snprintf(why, why_len, err == -ESRCH ? "process %d exited"
@@ -216,6 +217,14 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 		if (snap.used) {
 			freeze__release(&fz);
 			mem_pid = snap.child;
+			err = snapshot__read_maps(&snap, &cap);
+		} else {
+			err = capture__read_maps(cap.mem_pid, &cap);
+		}
+		if (err) {
+			snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", mem_pid,
+				 strerror(-err));
+			goto fail;
 		}
 	}
 

@@ -23,6 +23,7 @@
  * becomes the target's zombie, invisible to the frozen target); inject
  * wait4(child, NULL, __WALL | WNOHANG) into the target to reap it; release.
  */
+#include <elf.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,37 +45,61 @@
 
 #define SYSCALL_SEARCH_MAX (16U << 20) /* bytes of text searched for a `syscall` */
 
-/* Where a `syscall` instruction (0f 05) is in @cap's executable text: the vDSO first,
- * then file mappings. Executing it from the middle of another instruction is fine:
- * the CPU decodes from RIP. 0 when none. */
-static uint64_t find_syscall_insn(const struct capture *cap)
+/* The first `syscall` instruction (0f 05) in [start, end) of @pid, read in 1 MiB
+ * pieces, at most *@budget bytes; 0 when none. */
+static uint64_t search_insn(pid_t pid, uint64_t start, uint64_t end, uint64_t *budget)
 {
 	static unsigned char buf[1 << 20];
-	uint64_t searched = 0;
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < cap->map_count; i++) {
-			const struct capture_map *m = &cap->maps[i];
-			bool vdso = !strcmp(m->path, "[vdso]");
+	for (uint64_t at = start; at < end && *budget;) {
+		size_t len = end - at < sizeof(buf) ? end - at : sizeof(buf);
+		struct iovec local = { buf, len }, remote = { (void *)at, len };
+		ssize_t n;
 
-			if ((pass == 0) != vdso || m->perms[0] != 'r' || m->perms[2] != 'x')
-				continue;
-			for (uint64_t at = m->start; at < m->end && searched < SYSCALL_SEARCH_MAX;) {
-				size_t len = m->end - at < sizeof(buf) ? m->end - at : sizeof(buf);
-				struct iovec local = { buf, len }, remote = { (void *)at, len };
-				ssize_t n = process_vm_readv(cap->mem_pid, &local, 1, &remote, 1, 0);
-
-				if (n < 2)
-					break;
-				for (ssize_t k = 0; k + 1 < n; k++)
-					if (buf[k] == 0x0f && buf[k + 1] == 0x05)
-						return at + k;
-				at += n - 1;
-				searched += n;
-			}
-		}
+		if (len > *budget)
+			len = local.iov_len = remote.iov_len = *budget;
+		n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (n < 2)
+			break;
+		for (ssize_t k = 0; k + 1 < n; k++)
+			if (buf[k] == 0x0f && buf[k + 1] == 0x05)
+				return at + k;
+		at += n - 1;
+		*budget -= n;
 	}
 	return 0;
+}
+
+/* Where a `syscall` instruction is in @cap's executable text: the vDSO first (its
+ * address from the auxv's AT_SYSINFO_EHDR, its pages read until one fails), then the
+ * executable file mappings of /proc/PID/maps. Executing it from the middle of another
+ * instruction is fine: the CPU decodes from RIP. 0 when none. */
+static uint64_t find_syscall_insn(const struct capture *cap)
+{
+	const Elf64_auxv_t *av = cap->auxv;
+	uint64_t budget = SYSCALL_SEARCH_MAX, insn = 0;
+	char *maps = NULL, *line, *next;
+
+	for (size_t i = 0; i < cap->auxv_len / sizeof(*av); i++)
+		if (av[i].a_type == AT_SYSINFO_EHDR && av[i].a_un.a_val) {
+			uint64_t vdso_budget = 64 << 10;
+
+			insn = search_insn(cap->mem_pid, av[i].a_un.a_val,
+					   av[i].a_un.a_val + vdso_budget, &vdso_budget);
+		}
+	if (insn || procfs_read(cap->mem_pid, -1, "maps", &maps, NULL))
+		return insn;
+	for (line = maps; line && *line && !insn && budget; line = next) {
+		struct proc_map pm;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!procfs_parse_maps_line(line, &pm) && pm.perms[0] == 'r' && pm.perms[2] == 'x')
+			insn = search_insn(cap->mem_pid, pm.start, pm.end, &budget);
+	}
+	free(maps);
+	return insn;
 }
 
 /* Waits for a ptrace stop of @tid; -ESRCH if it died. */
@@ -279,31 +304,85 @@ static bool seccomp_filtered(pid_t pid, int *mode)
 	return *mode != 0;
 }
 
-static void mark_absent(struct capture *cap, struct snapshot *snap)
+static void add_absent(struct snapshot *snap, uint64_t start, uint64_t end, const char *why,
+		       const char *path)
+{
+	char s[32], e[32];
+
+	snprintf(s, sizeof(s), "0x%llx", (unsigned long long)start);
+	snprintf(e, sizeof(e), "0x%llx", (unsigned long long)end);
+	json_array_append_new(snap->absent, json_pack("{s:s, s:s, s:s, s:s}", "start", s, "end",
+						      e, "madvise", why, "path", path));
+}
+
+/* The target's mappings, from the cheap /proc/PID/maps (no page walk), while frozen:
+ * what the child lacks of them was MADV_DONTFORK. */
+static int read_target_maps(pid_t pid, struct snapshot *snap)
+{
+	char *maps = NULL, *line, *next;
+	size_t cap = 0;
+	int err = procfs_read(pid, -1, "maps", &maps, NULL);
+
+	for (line = maps; !err && line && *line; line = next) {
+		struct proc_map pm;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (procfs_parse_maps_line(line, &pm))
+			continue;
+		if (snap->target_map_count == cap) {
+			size_t n = cap ? cap * 2 : 256;
+			void *p = realloc(snap->target_maps, n * sizeof(*snap->target_maps));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			snap->target_maps = p;
+			cap = n;
+		}
+		snap->target_maps[snap->target_map_count].start = pm.start;
+		snap->target_maps[snap->target_map_count].end = pm.end;
+		snap->target_maps[snap->target_map_count].path = strdup(pm.path);
+		if (!snap->target_maps[snap->target_map_count++].path)
+			err = -ENOMEM;
+	}
+	free(maps);
+	return err;
+}
+
+int snapshot__read_maps(struct snapshot *snap, struct capture *cap)
 {
 	size_t w = 0;
+	int err;
 
+	err = capture__read_maps(snap->child, cap);
+	if (err)
+		return err;
+	/* DONTFORK mappings are not in the child at all. */
+	for (size_t i = 0, j = 0; i < snap->target_map_count; i++) {
+		const struct snapshot_map *t = &snap->target_maps[i];
+
+		while (j < cap->map_count && cap->maps[j].start < t->start)
+			j++;
+		if (j == cap->map_count || cap->maps[j].start != t->start)
+			add_absent(snap, t->start, t->end, "MADV_DONTFORK", t->path);
+	}
+	/* The child's memory of WIPEONFORK mappings is zeros: left out of the core, so a
+	 * debugger says "Cannot access memory" there rather than showing zeros. */
 	for (size_t i = 0; i < cap->map_count; i++) {
 		struct capture_map *m = &cap->maps[i];
-		const char *why = m->vmflags & VMF_DONTCOPY	 ? "MADV_DONTFORK"
-				  : m->vmflags & VMF_WIPEONFORK ? "MADV_WIPEONFORK"
-								 : NULL;
-		char s[32], e[32];
 
-		if (!why) {
+		if (!(m->vmflags & VMF_WIPEONFORK)) {
 			cap->maps[w++] = *m;
 			continue;
 		}
-		/* Left out of the core: a debugger says "Cannot access memory" there rather
-		 * than showing the child's nothing (DONTFORK) or zeros (WIPEONFORK). */
-		snprintf(s, sizeof(s), "0x%llx", (unsigned long long)m->start);
-		snprintf(e, sizeof(e), "0x%llx", (unsigned long long)m->end);
-		json_array_append_new(snap->absent, json_pack("{s:s, s:s, s:s, s:s}", "start", s,
-							      "end", e, "madvise", why, "path",
-							      m->path));
+		add_absent(snap, m->start, m->end, "MADV_WIPEONFORK", m->path);
 		free(m->path);
 	}
 	cap->map_count = w;
+	return 0;
 }
 
 static void reap_child(struct freeze *fz, struct snapshot *snap);
@@ -328,6 +407,11 @@ int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapsho
 		snprintf(snap->reason, sizeof(snap->reason),
 			 "the process runs under seccomp (%s mode): a clone() could kill it, so it "
 			 "was frozen for the whole dump", mode == 1 ? "strict" : "filter");
+		return 0;
+	}
+	if (read_target_maps(cap->mem_pid, snap)) {
+		snprintf(snap->reason, sizeof(snap->reason), "could not read /proc/%d/maps",
+			 cap->mem_pid);
 		return 0;
 	}
 	t = pick_thread(fz);
@@ -385,7 +469,6 @@ int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapsho
 	}
 	snap->used = true;
 	snap->fork_ns = monotonic_ns() - t0;
-	mark_absent(cap, snap);
 	return 0;
 }
 
@@ -568,6 +651,9 @@ json_t *snapshot__json(const struct snapshot *snap)
 
 void snapshot__free(struct snapshot *snap)
 {
+	for (size_t i = 0; i < snap->target_map_count; i++)
+		free(snap->target_maps[i].path);
+	free(snap->target_maps);
 	json_decref(snap->absent);
-	snap->absent = NULL;
+	memset(snap, 0, sizeof(*snap));
 }

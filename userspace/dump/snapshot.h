@@ -27,6 +27,11 @@
 struct capture;
 struct freeze;
 
+struct snapshot_map {
+	uint64_t start, end;
+	char *path;
+};
+
 struct snapshot {
 	bool used;	     /* the child exists; read memory from it */
 	char reason[256];    /* why not, when !used */
@@ -40,19 +45,27 @@ struct snapshot {
 	uint64_t page_table_bytes; /* the child's page tables */
 	bool reaped;
 	char reap_note[512]; /* set when the reap went wrong */
-	json_t *absent;	     /* [{start, end, why}]: MADV_DONTFORK / MADV_WIPEONFORK */
+	json_t *absent;	     /* [{start, end, madvise, path}]: DONTFORK / WIPEONFORK */
+	struct snapshot_map *target_maps; /* the target's, when frozen (/proc/PID/maps) */
+	size_t target_map_count;
 };
 
 /*
- * Makes the copy of the target frozen in @fz (as captured in @cap). Returns 0 with
- * snap->used true, or 0 with snap->used false and snap->reason set when a snapshot is
- * not possible or not safe here (the caller then dumps the frozen target); -ESRCH when
- * the target died, -ENOMEM. The target's registers are as they were on every path.
- * Mappings the child lacks (MADV_DONTFORK) or holds zeroed (MADV_WIPEONFORK) are taken
- * out of @cap (the core has no segment for them) and listed in snap->absent.
+ * Makes the copy of the target frozen in @fz (as captured by capture__take_threads()
+ * in @cap). Returns 0 with snap->used true, or 0 with snap->used false and
+ * snap->reason set when a snapshot is not possible or not safe here (the caller then
+ * reads the mappings and dumps the frozen target); -ESRCH when the target died,
+ * -ENOMEM. The target's registers are as they were on every path.
  * Must run on the thread that froze the target.
  */
 int snapshot__take(const struct freeze *fz, struct capture *cap, struct snapshot *snap);
+
+/*
+ * Fills @cap's mappings from the child (the target may run meanwhile). Mappings the
+ * child lacks (MADV_DONTFORK) or holds zeroed (MADV_WIPEONFORK) are not in @cap (the
+ * core has no segment for them) and are listed in snap->absent. 0 or -errno.
+ */
+int snapshot__read_maps(struct snapshot *snap, struct capture *cap);
 
 /* Reads the child's memory counters: the copy-on-write cost so far. Best effort. */
 void snapshot__measure(struct snapshot *snap);
