@@ -43,6 +43,8 @@ def children(pid):
 def snapdump(td, pid, *args):
     r = td("dump", pid, "--snapshot", *args)
     assert r.rc == 0, r
+    # The copy was reaped: no warning about a zombie left behind.
+    assert r.jq('.snapshot | has("warning")') is False, r.stdout[-1000:]
     return r
 
 
@@ -268,3 +270,20 @@ def test_sigkill_of_tracedump_kills_the_copy(target, tmp_path):
         time.sleep(0.01)
     assert all(state(k) == "Z" for k in kids), [state(k) for k in kids]
     assert_running_free(t, t.ticks)
+
+
+def test_leader_exited_process(td, target, tmp_path):
+    # main() called pthread_exit: clone() runs in a live thread, the copy is still reaped.
+    t = start(target, 2, 4, 0, "leaderexit")
+    deadline = time.time() + 10
+    while state(t.pid) != "Z" and time.time() < deadline:
+        time.sleep(0.01)
+    core = tmp_path / "lx.core"
+    r = snapdump(td, t.pid, "-o", core)
+    assert r.jq(".threads") == 3 and r.jq(".snapshot.used") is True, r.stdout[:500]
+    assert r.jq(".snapshot.thread") != t.pid
+    out = gdb(core, "thread apply all bt", "print/x heap_block[3]")
+    assert len(re.findall(r"\bdump_worker_level2 \(", out)) == 2, out[-3000:]
+    assert f"{HEAP_PATTERN ^ 3:#x}" in out
+    assert children(t.pid) == set()
+    assert t.ticks.advance()

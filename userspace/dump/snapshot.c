@@ -258,15 +258,42 @@ gone:
 	return -ESRCH;
 }
 
-/* Picks the thread to inject into: the leader first; one that is in a plain
- * PTRACE_INTERRUPT stop and holds no caught signal. NULL when none. */
-static struct frozen_thread *pick_thread(struct freeze *fz)
+/* The seccomp mode of thread @tid (Seccomp: in its status): 0 none, 1 strict, 2 filter.
+ * Filters are per thread. */
+static int seccomp_mode(pid_t pid, pid_t tid)
 {
+	char *status = NULL, *p;
+	int mode = 0;
+
+	if (procfs_read(pid, tid, "status", &status, NULL))
+		return 0;
+	p = strstr(status, "\nSeccomp:");
+	if (p)
+		mode = atoi(p + 9);
+	free(status);
+	return mode;
+}
+
+/*
+ * Picks the thread to inject into: the leader first; one that is in a plain
+ * PTRACE_INTERRUPT stop, holds no caught signal and runs under no seccomp filter (a
+ * filter may kill the whole process on clone(), SECCOMP_RET_KILL_PROCESS, and cannot
+ * be read without CAP_SYS_ADMIN games: never risk it). NULL when none; *@seccomp then
+ * says whether seccomp was the reason for some thread.
+ */
+static struct frozen_thread *pick_thread(struct freeze *fz, int *seccomp)
+{
+	*seccomp = 0;
 	for (size_t i = 0; i < fz->count; i++) {
 		struct frozen_thread *t = &fz->threads[i];
+		int mode;
 
-		if (!t->gone && !t->resume_sig && interrupt_stopped(t->tid))
+		if (t->gone || t->resume_sig || !interrupt_stopped(t->tid))
+			continue;
+		mode = seccomp_mode(fz->pid, t->tid);
+		if (!mode)
 			return t;
+		*seccomp = mode;
 	}
 	return NULL;
 }
@@ -288,20 +315,6 @@ static int tame_child(pid_t child, uint64_t insn)
 	r.orig_rax = (unsigned long long)-1;
 	r.rdi = 0;
 	return ptrace(PTRACE_SETREGS, child, 0, &r) ? -errno : 0;
-}
-
-static bool seccomp_filtered(pid_t pid, int *mode)
-{
-	char *status = NULL, *p;
-
-	*mode = 0;
-	if (procfs_read(pid, -1, "status", &status, NULL))
-		return false;
-	p = strstr(status, "\nSeccomp:");
-	if (p)
-		*mode = atoi(p + 9);
-	free(status);
-	return *mode != 0;
 }
 
 static void add_absent(struct snapshot *snap, uint64_t start, uint64_t end, const char *why,
@@ -401,20 +414,18 @@ int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapsho
 	snap->absent = json_array();
 	if (!snap->absent)
 		return -ENOMEM;
-	if (seccomp_filtered(fz->pid, &mode)) {
-		/* A filter may kill the whole process on clone (SECCOMP_RET_KILL_PROCESS),
-		 * and the filter cannot be read without CAP_SYS_ADMIN games: never risk it. */
-		snprintf(snap->reason, sizeof(snap->reason),
-			 "the process runs under seccomp (%s mode): a clone() could kill it, so it "
-			 "was frozen for the whole dump", mode == 1 ? "strict" : "filter");
-		return 0;
-	}
 	if (read_target_maps(cap->mem_pid, snap)) {
 		snprintf(snap->reason, sizeof(snap->reason), "could not read /proc/%d/maps",
 			 cap->mem_pid);
 		return 0;
 	}
-	t = pick_thread(fz);
+	t = pick_thread(fz, &mode);
+	if (!t && mode) {
+		snprintf(snap->reason, sizeof(snap->reason),
+			 "the process runs under seccomp (%s mode): a clone() could kill it, so it "
+			 "was frozen for the whole dump", mode == 1 ? "strict" : "filter");
+		return 0;
+	}
 	if (!t) {
 		snprintf(snap->reason, sizeof(snap->reason),
 			 "no thread can run an injected syscall (the process is stopped by a "
@@ -532,14 +543,14 @@ static void reap_child(struct freeze *fz, struct snapshot *snap)
 	struct injection in = {};
 	struct frozen_thread *t;
 	pid_t child = snap->child;
-	int err = 0;
+	int mode, err = 0;
 
 	snap->reaped = true;
 	kill(child, SIGKILL);
 	reap_as_tracer(child);
-	t = pick_thread(fz);
+	t = pick_thread(fz, &mode);
 	if (t) {
-		in.insn = still_syscall_insn(fz->pid, snap->insn) ? snap->insn : 0;
+		in.insn = still_syscall_insn(t->tid, snap->insn) ? snap->insn : 0;
 		in.tid = t->tid;
 		in.nr = SYS_wait4;
 		in.args[0] = (uint64_t)child;
