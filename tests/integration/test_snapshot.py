@@ -4,6 +4,7 @@ target. The cores pass the gdb checks of test_dump.py; the core holds the memory
 freeze; the target never sees the fork (wait(), SIGCHLD, a blocked syscall's result); no
 process remains; MADV_DONTFORK/WIPEONFORK regions are listed as absent; a target that
 cannot fork falls back to the plain freeze and says why."""
+import os
 import re
 import signal
 import subprocess
@@ -287,3 +288,48 @@ def test_leader_exited_process(td, target, tmp_path):
     assert f"{HEAP_PATTERN ^ 3:#x}" in out
     assert children(t.pid) == set()
     assert t.ticks.advance()
+
+
+CLOSER = """
+import os, signal, sys, time
+heap = bytearray(b"\\x01") * (400 << 20)
+fd = int(sys.argv[1])
+signal.signal(signal.SIGUSR1, lambda *a: os.close(fd))
+print("ready", flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+def test_copy_holds_no_file_open(tmp_path):
+    # CLONE_FILES: a pipe the target closes while the copy exists is closed for real.
+    # tracedump is stopped (SIGSTOP) mid-copy, so the order is certain.
+    import select
+    import sys
+    r, w = os.pipe()
+    t = subprocess.Popen([sys.executable, "-c", CLOSER, str(w)], pass_fds=(w,),
+                         stdout=subprocess.PIPE, text=True)
+    os.close(w)
+    d = None
+    try:
+        assert t.stdout.readline().strip() == "ready"
+        d = start_snapdump(t.pid, tmp_path / "py.core")
+        wait_child(t.pid)
+        os.kill(d.pid, signal.SIGSTOP)
+        assert children(t.pid), "the copy is gone already"
+        os.kill(t.pid, signal.SIGUSR1)
+        ready, _, _ = select.select([r], [], [], 10)
+        assert ready and os.read(r, 1) == b"", "the copy kept the pipe open"
+        os.kill(d.pid, signal.SIGCONT)
+        out, err = d.communicate(timeout=60)
+        assert d.returncode == 0, err
+        assert jq(out, ".snapshot.used") is True
+        assert children(t.pid) == set()
+    finally:
+        if d and d.poll() is None:
+            os.kill(d.pid, signal.SIGCONT)
+            d.kill()
+            d.wait()
+        t.kill()
+        t.wait()
+        os.close(r)

@@ -25,6 +25,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,8 +440,12 @@ int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapsho
 			 "no syscall instruction found in the process's executable text");
 		return 0;
 	}
-	/* clone(flags = exit_signal 0, no CLONE_* at all, same stack, no tids, no tls). */
+	/* clone(CLONE_FILES | exit_signal 0, same stack, no tids, no tls). CLONE_FILES:
+	 * the child shares the fd table instead of holding a reference to every open
+	 * file, so a socket or pipe the target closes during the dump really closes
+	 * (the peer sees EOF now, not when the copy dies) and flock()s are released. */
 	in.nr = SYS_clone;
+	in.args[0] = CLONE_FILES;
 	err = inject(&in);
 	snap->thread = in.tid;
 	if (in.child > 0) {

@@ -7,8 +7,9 @@
  * made to reap it (a second, short freeze), so no zombie and no wait() of the target
  * ever sees it.
  *
- * Clone flags: none but exit_signal 0. Not CLONE_PARENT (the child would report to the
- * target's parent with the target's exit signal, SIGCHLD). exit_signal 0 sends no
+ * Clone flags: CLONE_FILES and exit_signal 0. CLONE_FILES shares the fd table, so the
+ * child keeps no file open behind the target's back. Not CLONE_PARENT (the child would
+ * report to the target's parent with the target's exit signal, SIGCHLD). exit_signal 0 sends no
  * SIGCHLD and hides the child from every wait() without __WALL/__WCLONE
  * (kernel/exit.c eligible_child()); while we trace it, even __WALL waiters cannot reap
  * it ("a zombie ptracee is only visible to its ptracer", wait_consider_task()). They
