@@ -333,3 +333,38 @@ def test_copy_holds_no_file_open(tmp_path):
         t.kill()
         t.wait()
         os.close(r)
+
+
+def pids_cgroup_root():
+    v1 = Path("/sys/fs/cgroup/pids")
+    if (v1 / "cgroup.procs").exists():
+        return v1
+    v2 = Path("/sys/fs/cgroup")
+    ctl = v2 / "cgroup.subtree_control"
+    if ctl.exists() and "pids" in ctl.read_text().split():
+        return v2
+    return None
+
+
+def test_fallback_when_pids_max_is_reached(td, target, tmp_path):
+    root = pids_cgroup_root()
+    if root is None or not os.access(root, os.W_OK):
+        pytest.skip("no writable pids cgroup controller here")
+    cg = root / f"tracedump-test-{os.getpid()}"
+    cg.mkdir()
+    t = None
+    try:
+        t = start_snap(target)
+        (cg / "cgroup.procs").write_text(str(t.pid))
+        (cg / "pids.max").write_text((cg / "pids.current").read_text().strip())
+        r = snapdump(td, t.pid, "-o", tmp_path / "p.core")
+        assert r.jq(".snapshot.used") is False
+        assert "clone() failed in the process: Resource temporarily unavailable" in \
+            r.jq(".snapshot.reason")
+        after = t.stats.fresh()
+        assert after["bad"] == 0 and after["reaped"] == 0, after
+        assert children(t.pid) == set()
+    finally:
+        if t:
+            t.stop()
+        cg.rmdir()

@@ -220,7 +220,9 @@ static int inject(struct injection *in)
 			restore = false;
 			goto out;
 		}
-		/* Cannot happen between entry and exit stops; keep going without it. */
+		/* Cannot happen between entry and exit stops (signals are handled on the
+		 * way to user mode); should it, keep it for the release. */
+		in->signal = WSTOPSIG(status);
 	}
 	in->ret = (long)({
 		struct user_regs_struct x;
@@ -259,15 +261,15 @@ gone:
 	return -ESRCH;
 }
 
-/* The seccomp mode of thread @tid (Seccomp: in its status): 0 none, 1 strict, 2 filter.
- * Filters are per thread. */
+/* The seccomp mode of thread @tid (Seccomp: in its status): 0 none, 1 strict, 2 filter;
+ * -1 when it cannot be told (taken as unsafe). Filters are per thread. */
 static int seccomp_mode(pid_t pid, pid_t tid)
 {
 	char *status = NULL, *p;
-	int mode = 0;
+	int mode = -1;
 
 	if (procfs_read(pid, tid, "status", &status, NULL))
-		return 0;
+		return -1;
 	p = strstr(status, "\nSeccomp:");
 	if (p)
 		mode = atoi(p + 9);
@@ -294,7 +296,8 @@ static struct frozen_thread *pick_thread(struct freeze *fz, int *seccomp)
 		mode = seccomp_mode(fz->pid, t->tid);
 		if (!mode)
 			return t;
-		*seccomp = mode;
+		if (mode > 0)
+			*seccomp = mode;
 	}
 	return NULL;
 }
@@ -553,24 +556,32 @@ static void reap_child(struct freeze *fz, struct snapshot *snap)
 	snap->reaped = true;
 	kill(child, SIGKILL);
 	reap_as_tracer(child);
-	t = pick_thread(fz, &mode);
-	if (t) {
+	/* A signal arriving for the chosen thread aborts an injection (and is given
+	 * back); another thread is then tried. */
+	for (int tries = 0; tries < 3; tries++) {
+		t = pick_thread(fz, &mode);
+		if (!t)
+			break;
+		memset(&in, 0, sizeof(in));
 		in.insn = still_syscall_insn(t->tid, snap->insn) ? snap->insn : 0;
 		in.tid = t->tid;
 		in.nr = SYS_wait4;
 		in.args[0] = (uint64_t)child;
 		in.args[2] = __WALL | WNOHANG;
-		if (in.insn) {
-			err = inject(&in);
-			if (in.signal)
-				t->resume_sig = in.signal;
-		}
+		if (!in.insn)
+			break;
+		err = inject(&in);
+		if (in.signal)
+			t->resume_sig = in.signal;
+		if (err != 1)
+			break;
 	}
 	if (!t || !in.insn || err || in.ret != child)
 		snprintf(snap->reap_note, sizeof(snap->reap_note),
 			 "the snapshot %d was left as a zombie of process %d (%s)", child, fz->pid,
 			 !t ? "no thread to reap it" : !in.insn ? "no syscall instruction"
-			 : err ? in.why : "wait4 did not return it");
+			 : err > 0 ? "signals kept arriving" : err ? in.why
+			 : "wait4 did not return it");
 }
 
 void snapshot__end(struct snapshot *snap, pid_t target)
