@@ -404,15 +404,12 @@ int snapshot__read_maps(struct snapshot *snap, struct capture *cap)
 
 static void reap_child(struct freeze *fz, struct snapshot *snap);
 
-int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapshot *snap)
+int snapshot__take(struct freeze *fz, struct capture *cap, struct snapshot *snap)
 {
-	/* The caught signal of an aborted injection is recorded in the freeze, so
-	 * freeze__release() gives it back. */
-	struct freeze *fz = (struct freeze *)fzc;
 	struct injection in = {};
 	struct frozen_thread *t;
 	uint64_t t0 = monotonic_ns();
-	int mode, err;
+	int mode, err, tamed = 0;
 
 	memset(snap, 0, sizeof(*snap));
 	snap->absent = json_array();
@@ -423,47 +420,61 @@ int snapshot__take(const struct freeze *fzc, struct capture *cap, struct snapsho
 			 cap->mem_pid);
 		return 0;
 	}
-	t = pick_thread(fz, &mode);
-	if (!t && mode) {
-		snprintf(snap->reason, sizeof(snap->reason),
-			 "the process runs under seccomp (%s mode): a clone() could kill it, so it "
-			 "was frozen for the whole dump", mode == 1 ? "strict" : "filter");
-		return 0;
-	}
-	if (!t) {
-		snprintf(snap->reason, sizeof(snap->reason),
-			 "no thread can run an injected syscall (the process is stopped by a "
-			 "signal, or every thread holds a pending signal)");
-		return 0;
-	}
-	in.tid = t->tid;
-	in.insn = snap->insn = find_syscall_insn(cap);
-	if (!in.insn) {
+	snap->insn = find_syscall_insn(cap);
+	if (!snap->insn) {
 		snprintf(snap->reason, sizeof(snap->reason),
 			 "no syscall instruction found in the process's executable text");
 		return 0;
 	}
-	/* clone(CLONE_FILES | exit_signal 0, same stack, no tids, no tls). CLONE_FILES:
-	 * the child shares the fd table instead of holding a reference to every open
-	 * file, so a socket or pipe the target closes during the dump really closes
-	 * (the peer sees EOF now, not when the copy dies) and flock()s are released. */
-	in.nr = SYS_clone;
-	in.args[0] = CLONE_FILES;
-	err = inject(&in);
+	/* A signal arriving for the chosen thread aborts the injection before anything
+	 * ran (and is given back on release): another thread is then tried. */
+	for (int tries = 0;; tries++) {
+		t = pick_thread(fz, &mode);
+		if (!t && mode) {
+			snprintf(snap->reason, sizeof(snap->reason),
+				 "the process runs under seccomp (%s mode): a clone() could kill "
+				 "it, so it was frozen for the whole dump",
+				 mode == 1 ? "strict" : "filter");
+			return 0;
+		}
+		if (!t) {
+			snprintf(snap->reason, sizeof(snap->reason),
+				 "no thread can run an injected syscall (the process is stopped "
+				 "by a signal, or every thread holds a pending signal)");
+			return 0;
+		}
+		/* clone(CLONE_FILES | exit_signal 0, same stack, no tids, no tls).
+		 * CLONE_FILES: the child shares the fd table instead of holding a
+		 * reference to every open file, so a socket or pipe the target closes
+		 * during the dump really closes (the peer sees EOF now, not when the copy
+		 * dies) and flock()s are released. */
+		memset(&in, 0, sizeof(in));
+		in.tid = t->tid;
+		in.insn = snap->insn;
+		in.nr = SYS_clone;
+		in.args[0] = CLONE_FILES;
+		err = inject(&in);
+		if (err != 1)
+			break;
+		t->resume_sig = in.signal;
+		if (tries == 2) {
+			snprintf(snap->reason, sizeof(snap->reason),
+				 "signals kept arriving while the snapshot was being made");
+			return 0;
+		}
+	}
 	snap->thread = in.tid;
 	if (in.child > 0) {
 		snap->child = in.child;
-		if (tame_child(in.child, in.insn) < 0) {
-			/* Not held: it must not live on. */
-			kill(in.child, SIGKILL);
-		}
+		tamed = tame_child(in.child, in.insn);
+		if (tamed < 0)
+			kill(in.child, SIGKILL); /* not held: it must not live on */
 	}
-	if (in.child > 0 && (err || in.ret != in.child))
+	if (in.child > 0 && (err || in.ret != in.child || tamed < 0))
 		reap_child(fz, snap); /* made but not usable: gone before anything else */
-	if (err == 1) {
-		t->resume_sig = in.signal;
-		snprintf(snap->reason, sizeof(snap->reason),
-			 "signal %d arrived while the snapshot was being made", in.signal);
+	if (!err && tamed < 0) {
+		snprintf(snap->reason, sizeof(snap->reason), "could not hold the copy: %s",
+			 strerror(-tamed));
 		return 0;
 	}
 	if (in.signal)
@@ -614,7 +625,7 @@ void snapshot__end(struct snapshot *snap, pid_t target)
 
 #else /* !__x86_64__ */
 
-int snapshot__take(const struct freeze *fz, struct capture *cap, struct snapshot *snap)
+int snapshot__take(struct freeze *fz, struct capture *cap, struct snapshot *snap)
 {
 	(void)fz;
 	(void)cap;
@@ -664,13 +675,15 @@ json_t *snapshot__json(const struct snapshot *snap)
 	json_t *o;
 
 	if (!snap->used)
-		return json_pack("{s:b, s:s}", "used", 0, "reason", snap->reason);
-	o = json_pack("{s:b, s:i, s:f, s:f, s:I, s:I, s:I, s:O}", "used", 1, "thread",
-		      snap->thread, "fork_ms", snap->fork_ns / 1e6, "reap_pause_ms",
-		      snap->reap_pause_ns / 1e6, "cow_bytes", (json_int_t)snap->cow_bytes,
-		      "page_table_bytes", (json_int_t)snap->page_table_bytes, "extra_bytes",
-		      (json_int_t)(snap->cow_bytes + snap->page_table_bytes), "absent",
-		      snap->absent);
+		o = json_pack("{s:b, s:s}", "used", 0, "reason", snap->reason);
+	else
+		o = json_pack("{s:b, s:i, s:f, s:f, s:I, s:I, s:I, s:O}", "used", 1,
+			      "thread", snap->thread, "fork_ms", snap->fork_ns / 1e6,
+			      "reap_pause_ms", snap->reap_pause_ns / 1e6, "cow_bytes",
+			      (json_int_t)snap->cow_bytes, "page_table_bytes",
+			      (json_int_t)snap->page_table_bytes, "extra_bytes",
+			      (json_int_t)(snap->cow_bytes + snap->page_table_bytes), "absent",
+			      snap->absent);
 	if (o && snap->reap_note[0])
 		json_object_set_new(o, "warning", json_string(snap->reap_note));
 	return o;

@@ -56,10 +56,11 @@ struct snapshot {
  * in @cap). Returns 0 with snap->used true, or 0 with snap->used false and
  * snap->reason set when a snapshot is not possible or not safe here (the caller then
  * reads the mappings and dumps the frozen target); -ESRCH when the target died,
- * -ENOMEM. The target's registers are as they were on every path.
+ * -ENOMEM. The target's registers are as they were on every path; a signal caught
+ * while injecting is put in @fz, so freeze__release() gives it back.
  * Must run on the thread that froze the target.
  */
-int snapshot__take(const struct freeze *fz, struct capture *cap, struct snapshot *snap);
+int snapshot__take(struct freeze *fz, struct capture *cap, struct snapshot *snap);
 
 /*
  * Fills @cap's mappings from the child (the target may run meanwhile). Mappings the
