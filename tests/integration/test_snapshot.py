@@ -263,7 +263,14 @@ def test_sigkill_of_tracedump_kills_the_copy(target, tmp_path):
     t = start(target, 2, 768)
     d = start_snapdump(t.pid, tmp_path / "big.core")
     wait_child(t.pid)
+    # Once the target runs again (the copy phase); during the injection itself, a few
+    # milliseconds, SIGKILL of tracedump is not survivable (docs/dump.md).
+    deadline = time.time() + 20
+    while (Path(f"/proc/{t.pid}/status").read_text().find("TracerPid:\t0\n") < 0
+           and time.time() < deadline):
+        time.sleep(0.001)
     kids = children(t.pid)
+    assert kids, "the copy is gone already"
     d.kill()
     d.wait(timeout=30)
     deadline = time.time() + 10
