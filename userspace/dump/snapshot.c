@@ -443,7 +443,7 @@ int snapshot__take(struct freeze *fz, struct capture *cap, struct snapshot *snap
 				 "by a signal, or every thread holds a pending signal)");
 			return 0;
 		}
-		/* clone(CLONE_FILES | exit_signal 0, same stack, no tids, no tls).
+		/* clone(CLONE_FILES | exit_signal 0, a bad stack, no tids, no tls).
 		 * CLONE_FILES: the child shares the fd table instead of holding a
 		 * reference to every open file, so a socket or pipe the target closes
 		 * during the dump really closes (the peer sees EOF now, not when the copy
@@ -453,6 +453,10 @@ int snapshot__take(struct freeze *fz, struct capture *cap, struct snapshot *snap
 		in.insn = snap->insn;
 		in.nr = SYS_clone;
 		in.args[0] = CLONE_FILES;
+		/* The child's stack pointer in page 0, never mapped: should it ever run
+		 * (tracedump killed between its birth and tame_child()), its first stack
+		 * access faults and it dies. */
+		in.args[1] = 64;
 		err = inject(&in);
 		if (err != 1)
 			break;
