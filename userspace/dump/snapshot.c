@@ -46,29 +46,35 @@
 
 #define SYSCALL_SEARCH_MAX (16U << 20) /* bytes of text searched for a `syscall` */
 
-/* The first `syscall` instruction (0f 05) in [start, end) of @pid, read in 1 MiB
- * pieces, at most *@budget bytes; 0 when none. */
+/* The first `syscall` instruction (0f 05) in [start, end) of @pid, read in 64 KiB
+ * pieces, at most *@budget bytes; 0 when none. (No static buffer: serve may dump
+ * from several threads at once.) */
 static uint64_t search_insn(pid_t pid, uint64_t start, uint64_t end, uint64_t *budget)
 {
-	static unsigned char buf[1 << 20];
+	const size_t size = 64 << 10;
+	unsigned char *buf = malloc(size);
+	uint64_t found = 0;
 
-	for (uint64_t at = start; at < end && *budget;) {
-		size_t len = end - at < sizeof(buf) ? end - at : sizeof(buf);
-		struct iovec local = { buf, len }, remote = { (void *)at, len };
+	for (uint64_t at = start; buf && !found && at < end && *budget;) {
+		size_t len = end - at < size ? end - at : size;
+		struct iovec local, remote;
 		ssize_t n;
 
 		if (len > *budget)
-			len = local.iov_len = remote.iov_len = *budget;
+			len = *budget;
+		local = (struct iovec){ buf, len };
+		remote = (struct iovec){ (void *)at, len };
 		n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 		if (n < 2)
 			break;
-		for (ssize_t k = 0; k + 1 < n; k++)
+		for (ssize_t k = 0; k + 1 < n && !found; k++)
 			if (buf[k] == 0x0f && buf[k + 1] == 0x05)
-				return at + k;
+				found = at + k;
 		at += n - 1;
 		*budget -= n;
 	}
-	return 0;
+	free(buf);
+	return found;
 }
 
 /* Where a `syscall` instruction is in @cap's executable text: the vDSO first (its
