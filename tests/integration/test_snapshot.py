@@ -239,6 +239,16 @@ def wait_child(pid, timeout=20):
     pytest.fail("no snapshot child appeared")
 
 
+def wait_released(pid, timeout=20):
+    """Waits until the target is no longer traced: the copy is being read."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if re.search(r"TracerPid:\s+0\n", Path(f"/proc/{pid}/status").read_text()):
+            return
+        time.sleep(0.001)
+    pytest.fail("the target was never released")
+
+
 def state(pid):
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
@@ -265,10 +275,7 @@ def test_sigkill_of_tracedump_kills_the_copy(target, tmp_path):
     wait_child(t.pid)
     # Once the target runs again (the copy phase); during the injection itself, a few
     # milliseconds, SIGKILL of tracedump is not survivable (docs/dump.md).
-    deadline = time.time() + 20
-    while (Path(f"/proc/{t.pid}/status").read_text().find("TracerPid:\t0\n") < 0
-           and time.time() < deadline):
-        time.sleep(0.001)
+    wait_released(t.pid)
     kids = children(t.pid)
     assert kids, "the copy is gone already"
     d.kill()
@@ -322,6 +329,7 @@ def test_copy_holds_no_file_open(tmp_path):
         assert t.stdout.readline().strip() == "ready"
         d = start_snapdump(t.pid, tmp_path / "py.core")
         wait_child(t.pid)
+        wait_released(t.pid)
         os.kill(d.pid, signal.SIGSTOP)
         assert children(t.pid), "the copy is gone already"
         os.kill(t.pid, signal.SIGUSR1)
