@@ -471,3 +471,187 @@ int procfs_boot_time(double *boot_epoch)
 		*boot_epoch = cached;
 	return err;
 }
+
+/* --- Additions for ps / show / kill ------------------------------------------------ */
+
+int procfs_stat_field(const char *buf, int field, uint64_t *out)
+{
+	const char *p;
+	char *end;
+
+	if (!buf || field < 3)
+		return -EINVAL;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	for (int i = 3; i <= field; i++) {
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			return -EINVAL;
+		if (i == field)
+			break;
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+	if (field == 3) {
+		*out = (unsigned char)*p;
+		return 0;
+	}
+	if (*p != '-' && !isdigit((unsigned char)*p))
+		return -EINVAL;
+	errno = 0;
+	*out = *p == '-' ? (uint64_t)strtoll(p, &end, 10) : strtoull(p, &end, 10);
+	if (errno || (*end && *end != ' ' && *end != '\n'))
+		return -EINVAL;
+	return 0;
+}
+
+static bool all_hex(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+int procfs_container_id(const char *path, char *id, const char **runtime)
+{
+	static const struct {
+		const char *prefix, *runtime;
+	} prefixes[] = {
+		{ "docker-", "docker" },
+		{ "cri-containerd-", "containerd" },
+		{ "crio-", "crio" },
+		{ "libpod-", "podman" },
+	};
+	const char *found = NULL, *found_rt = NULL, *parent = "", *comp;
+	size_t parent_len = 0;
+
+	id[0] = '\0';
+	*runtime = NULL;
+	if (!path)
+		return 0;
+	for (comp = path; *comp;) {
+		const char *slash = strchr(comp, '/');
+		size_t len = slash ? (size_t)(slash - comp) : strlen(comp);
+		const char *body = comp;
+		size_t blen = len;
+		const char *rt = NULL;
+
+		if (blen > 6 && !memcmp(body + blen - 6, ".scope", 6))
+			blen -= 6;
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+			size_t plen = strlen(prefixes[i].prefix);
+
+			if (blen > plen && !memcmp(body, prefixes[i].prefix, plen)) {
+				body += plen;
+				blen -= plen;
+				rt = prefixes[i].runtime;
+				break;
+			}
+		}
+		if (!rt && blen == len) {
+			/* A bare id: /docker/<id>, /kubepods/.../<id>, /libpod_parent/<id>. */
+			if ((parent_len == 6 && !memcmp(parent, "docker", 6)))
+				rt = "docker";
+			else if (parent_len == 13 && !memcmp(parent, "libpod_parent", 13))
+				rt = "podman";
+			else if (strstr(path, "kubepods") && strstr(path, "kubepods") < comp)
+				rt = "kubernetes";
+		}
+		if (rt && blen == PROC_CONTAINER_ID_MAX && all_hex(body, blen)) {
+			found = body;
+			found_rt = rt;
+		}
+		parent = comp;
+		parent_len = len;
+		if (!slash)
+			break;
+		comp = slash + 1;
+	}
+	if (!found)
+		return 0;
+	memcpy(id, found, PROC_CONTAINER_ID_MAX);
+	id[PROC_CONTAINER_ID_MAX] = '\0';
+	*runtime = found_rt;
+	return 1;
+}
+
+int procfs_parse_cgroup(const char *buf, struct proc_cgroup *cg)
+{
+	const char *line = buf;
+	bool have_path = false, unified = false;
+	char *tmp = NULL;
+
+	memset(cg, 0, sizeof(*cg));
+	if (!buf)
+		return -EINVAL;
+	tmp = malloc(PATH_MAX);
+	if (!tmp)
+		return -ENOMEM;
+	/* "hierarchy-ID:controller-list:path", one line per hierarchy; v2 is "0::path". */
+	while (line && *line) {
+		const char *next = strchr(line, '\n');
+		size_t len = next ? (size_t)(next - line) : strlen(line);
+		const char *c1 = memchr(line, ':', len), *c2 = NULL;
+		char id[PROC_CONTAINER_ID_MAX + 1];
+		bool is_unified;
+		const char *rt;
+		size_t plen;
+
+		if (c1)
+			c2 = memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line));
+		if (!c1 || !c2 || c1 == line || (size_t)(c2 + 1 - line) >= len || c2[1] != '/') {
+			line = next ? next + 1 : NULL;
+			continue;
+		}
+		plen = len - (size_t)(c2 + 1 - line);
+		if (plen >= PATH_MAX)
+			plen = PATH_MAX - 1;
+		memcpy(tmp, c2 + 1, plen);
+		tmp[plen] = '\0';
+		is_unified = c1 == line + 1 && line[0] == '0' && c2 == c1 + 1;
+		if (!unified && (is_unified || !have_path)) {
+			memcpy(cg->path, tmp, plen + 1);
+			have_path = true;
+			unified = is_unified;
+		}
+		if (!cg->container_id[0] && procfs_container_id(tmp, id, &rt)) {
+			memcpy(cg->container_id, id, sizeof(id));
+			cg->runtime = rt;
+		}
+		line = next ? next + 1 : NULL;
+	}
+	free(tmp);
+	return have_path ? 0 : -EINVAL;
+}
+
+int procfs_parse_ns_link(const char *link, const char *type, uint64_t *inode)
+{
+	size_t tlen;
+	char *end;
+
+	if (!link || !type)
+		return -EINVAL;
+	tlen = strlen(type);
+	if (strncmp(link, type, tlen) || strncmp(link + tlen, ":[", 2) ||
+	    !isdigit((unsigned char)link[tlen + 2]))
+		return -EINVAL;
+	errno = 0;
+	*inode = strtoull(link + tlen + 2, &end, 10);
+	if (errno || strcmp(end, "]"))
+		return -EINVAL;
+	return 0;
+}
+
+size_t procfs_cmdline_join(char *buf, size_t len)
+{
+	while (len && buf[len - 1] == '\0')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	return len;
+}

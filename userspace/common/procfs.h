@@ -109,4 +109,48 @@ int procfs_list_pids(pid_t pid, bool tasks, pid_t **out, size_t *count);
 long procfs_clock_ticks(void);
 int procfs_boot_time(double *boot_epoch);
 
+/* --- Additions for ps / show / kill ------------------------------------------------ */
+
+/* PF_KTHREAD in the flags field (9) of stat: the task is a kernel thread. */
+#define PROC_PF_KTHREAD 0x00200000u
+
+/*
+ * Field @field (numbered as in proc(5): 3 is state, 4 ppid, 9 flags, 22 starttime) of a
+ * stat line, as an unsigned number; fields 1 and 2 (pid, comm) are not numbers here.
+ * Parsing starts after the last ')', so comm cannot shift the fields. -EINVAL when the
+ * field is missing or not a number (a negative number is read as its two's complement).
+ */
+int procfs_stat_field(const char *buf, int field, uint64_t *out);
+
+#define PROC_CONTAINER_ID_MAX 64 /* hex digits: docker, containerd, podman and CRI-O ids */
+
+/* /proc/PID/cgroup */
+struct proc_cgroup {
+	char path[PATH_MAX];	/* the unified (cgroup v2, "0::") path; else the first line's */
+	char container_id[PROC_CONTAINER_ID_MAX + 1]; /* "" when no path names one */
+	const char *runtime;	/* "docker", "containerd", "podman", "crio", "kubernetes"; or NULL */
+};
+
+/* Fills @cg from the text of /proc/PID/cgroup; -EINVAL when no line is well formed. */
+int procfs_parse_cgroup(const char *buf, struct proc_cgroup *cg);
+
+/*
+ * The container id one cgroup path names, into @id (PROC_CONTAINER_ID_MAX + 1 bytes):
+ * the innermost path component that is "<prefix><64 hex>[.scope]" with a known prefix
+ * ("docker-", "cri-containerd-", "crio-", "libpod-") or exactly 64 hex digits under a
+ * "docker", "kubepods" or "libpod_parent" component. Returns 1 and sets *@runtime when
+ * found, 0 otherwise ("libpod-conmon-<id>" is podman's monitor, not the container).
+ */
+int procfs_container_id(const char *path, char *id, const char **runtime);
+
+/* The inode of a namespace link's text ("pid:[4026531836]" for @type "pid"). */
+int procfs_parse_ns_link(const char *link, const char *type, uint64_t *inode);
+
+/*
+ * Turns the NUL-separated argv of /proc/PID/cmdline (@len bytes) into one line in place:
+ * the NULs between arguments become spaces and trailing NULs are dropped. Returns the
+ * new length (0 for a kernel thread or zombie, whose cmdline is empty).
+ */
+size_t procfs_cmdline_join(char *buf, size_t len);
+
 #endif /* TRACEDUMP_PROCFS_H */

@@ -39,6 +39,7 @@ int inspect__module_detail(pid_t pid, uint64_t base, json_t **out);
 
 struct kill_opts {
 	uint64_t timeout_ns; /* SIGTERM, then SIGKILL for what is left after this */
+	int first_signal;    /* what "SIGTERM" above is; 0 means SIGTERM */
 };
 
 /* `kill`: the tree rooted at @pid; *out lists every PID and how it ended. Refuses
