@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Unit tests for bundles (userspace/dump/bundle.c) and the atomic output file
- * (outfile.c), read back with libarchive's reader. */
+/* Unit tests for bundles (userspace/dump/bundle.c), atomic like
+ * their output file, read back with libarchive's reader. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -23,7 +23,6 @@
 #include <jansson.h>
 
 #include "dump/bundle.h"
-#include "dump/outfile.h"
 
 static char dir[] = "/tmp/td-test-bundle-XXXXXX";
 
@@ -515,38 +514,9 @@ static void test_zip64_over_4gib(void **state)
 	unlink(path_in_dir("lib.so"));
 }
 
-static void test_outfile(void **state)
-{
-	struct core_sink *s;
-	char buf[16] = "";
-	FILE *f;
-
-	assert_int_equal(outfile__open(path_in_dir("o"), false, &s), 0);
-	assert_int_equal(core_sink__write(s, "hello", 5), 0);
-	assert_int_equal(core_sink__zeros(s, 3), 0);
-	assert_int_equal(count_dir(), 0); /* unnamed until finish */
-	assert_int_equal(s->finish(s), 0);
-	s->free(s);
-	f = fopen(path_in_dir("o"), "r");
-	assert_int_equal(fread(buf, 1, sizeof(buf), f), 8);
-	fclose(f);
-	assert_memory_equal(buf, "hello\0\0\0", 8);
-
-	assert_int_equal(outfile__open(path_in_dir("o"), false, &s), -EEXIST);
-	assert_int_equal(outfile__open(path_in_dir("o"), true, &s), 0);
-	assert_int_equal(core_sink__write(s, "new", 3), 0);
-	s->abort(s);
-	s->free(s);
-	assert_int_equal(count_dir(), 1); /* the old file, untouched */
-	unlink(path_in_dir("o"));
-	assert_int_equal(outfile__open(dir, false, &s), -EEXIST);
-	assert_int_equal(outfile__open("", false, &s), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_outfile),
 		cmocka_unit_test(test_zip),
 		cmocka_unit_test(test_tar),
 		cmocka_unit_test(test_tar_zstd),

@@ -20,7 +20,7 @@
 #include "common/jsonutil.h"
 #include "common/procfs.h"
 #include "dump/bundle.h"
-#include "dump/outfile.h"
+#include "dump/sink_file.h"
 
 #define COPY_CHUNK (1u << 20)
 #define MAX_LINK_MAP 65536 /* entries walked before a loop is assumed */
@@ -42,7 +42,7 @@ struct stored {
 
 struct bundle {
 	struct archive *a;
-	struct core_sink *out; /* outfile, or zstd over it */
+	struct core_sink *out; /* a file sink, or zstd over one */
 	struct bundle_opts opts;
 	char error[512];
 	int out_err; /* -errno the write callback saw */
@@ -89,8 +89,12 @@ static int archive_fail(struct bundle *b, const char *what)
 
 	if (err >= 0)
 		err = -EIO;
-	set_error(b, "%s: %s", what,
-		  b->out_err ? strerror(-b->out_err) : archive_error_string(b->a) ?: strerror(-err));
+	if (b->out_err && b->out->why[0])
+		set_error(b, "%s: %s", what, b->out->why);
+	else
+		set_error(b, "%s: %s", what,
+			  b->out_err ? strerror(-b->out_err)
+				     : archive_error_string(b->a) ?: strerror(-err));
 	return err;
 }
 
@@ -163,11 +167,9 @@ int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle
 		goto cleanup;
 	}
 
-	err = outfile__open(path, opts->force, &file);
-	if (err) {
-		set_error(b, "cannot create %s: %s", path, strerror(-err));
+	err = sink_file__open(path, opts->force, &file, b->error, sizeof(b->error));
+	if (err)
 		goto cleanup;
-	}
 	if (opts->zstd) {
 		err = sink_zstd__open(file, &opts->zstd_opts, &z);
 		if (err) {
@@ -974,6 +976,26 @@ static int core_header(struct bundle_core *c)
 	return 0;
 }
 
+/* The dumper announces the size: write the entry header now, and check the room the
+ * archive needs where it is predictable (an uncompressed tar holds every zero). */
+static int core_begin(struct core_sink *s, uint64_t size, uint64_t estimate)
+{
+	struct bundle_core *c = (struct bundle_core *)s;
+	struct bundle *b = c->b;
+	bool plain = b->opts.format == BUNDLE_TAR && !b->opts.zstd;
+	int err;
+
+	if (b->failed)
+		return b->out_err ?: -ECANCELED;
+	err = core_sink__begin(b->out, plain ? size : 0, plain ? size : 0);
+	if (err) {
+		snprintf(s->why, sizeof(s->why), "%s", b->out->why);
+		snprintf(b->error, sizeof(b->error), "%s", b->out->why);
+		return err;
+	}
+	return core_header(c);
+}
+
 static int core_check(struct bundle_core *c, uint64_t len)
 {
 	if (c->b->failed)
@@ -1060,6 +1082,7 @@ int bundle__core_sink(struct bundle *b, const char *name, struct core_sink **out
 	if (!b->core.name)
 		return -ENOMEM;
 	b->core.b = b;
+	b->core.sink.begin = core_begin;
 	b->core.sink.write = core_write;
 	b->core.sink.zeros = core_zeros;
 	b->core.sink.finish = core_finish;

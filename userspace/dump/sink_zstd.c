@@ -2,6 +2,7 @@
 /* The zstd core_sink: streaming, multi-threaded compression into another sink. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,8 +55,10 @@ static int flush_out(struct sink_zstd *z, ZSTD_outBuffer *ob)
 	if (!ob->pos)
 		return 0;
 	err = core_sink__write(z->dest, ob->dst, ob->pos);
-	if (err)
+	if (err) {
+		snprintf(z->sink.why, sizeof(z->sink.why), "%s", z->dest->why[0] ? z->dest->why : strerror(-err));
 		return err;
+	}
 	z->sink.bytes_out += ob->pos;
 	ob->pos = 0;
 	return 0;
@@ -114,13 +117,33 @@ fail:
 	return err;
 }
 
+/*
+ * The compressed size is unknown: the destination checks only that there is some
+ * room (a file sink: 1 MiB), and a full disk mid-way is an error that leaves nothing.
+ */
+static int zstd_begin(struct core_sink *s, uint64_t size, uint64_t estimate)
+{
+	struct sink_zstd *z = to_zstd(s);
+	int err = core_sink__begin(z->dest, 0, 0);
+
+	if (err) {
+		snprintf(s->why, sizeof(s->why), "%s", z->dest->why[0] ? z->dest->why : strerror(-err));
+		z->failed = err;
+	}
+	return err;
+}
+
 /* More than announced: the frame header would lie, and zstd would fail at the end. */
 static int check_size(struct sink_zstd *z, uint64_t len)
 {
 	if (z->failed)
 		return z->failed;
-	if (z->sink.size_hint && z->sink.offset + len > z->sink.size_hint)
+	if (z->sink.size_hint && z->sink.offset + len > z->sink.size_hint) {
+		snprintf(z->sink.why, sizeof(z->sink.why),
+			 "the core is longer than its announced %llu bytes",
+			 (unsigned long long)z->sink.size_hint);
 		return z->failed = -EFBIG;
+	}
 	return 0;
 }
 
@@ -164,15 +187,19 @@ static int zstd_finish(struct core_sink *s)
 	if (z->failed)
 		return z->failed;
 	if (s->size_hint && s->offset != s->size_hint) {
-		z->failed = -EIO; /* fewer bytes than announced */
+		snprintf(s->why, sizeof(s->why), "the core has %llu bytes of its announced %llu",
+			 (unsigned long long)s->offset, (unsigned long long)s->size_hint);
+		z->failed = -EIO;
 		return z->failed;
 	}
 	err = compress(z, NULL, 0, ZSTD_e_end);
 	if (err)
 		return err;
 	err = z->dest->finish(z->dest);
-	if (err)
+	if (err) {
+		snprintf(s->why, sizeof(s->why), "%s", z->dest->why[0] ? z->dest->why : strerror(-err));
 		z->failed = err;
+	}
 	return err;
 }
 
@@ -267,6 +294,7 @@ int sink_zstd__open(struct core_sink *dest, const struct sink_zstd_opts *opts,
 	z->workers = workers;
 	z->level = level;
 	z->dest = dest;
+	z->sink.begin = zstd_begin;
 	z->sink.write = zstd_write;
 	z->sink.zeros = zstd_zeros;
 	z->sink.finish = zstd_finish;

@@ -12,7 +12,7 @@
 #include "dump/sink.h"
 
 #define SINK_ZSTD_SUFFIX ".zst"
-#define SINK_ZSTD_DEFAULT_LEVEL 3
+#define SINK_ZSTD_DEFAULT_LEVEL 1 /* the target is stopped while the core is compressed */
 #define SINK_ZSTD_MAX_WORKERS 4 /* a dump must not take every core of a production host */
 #define SINK_ZSTD_IN_LINE (-1)
 
