@@ -59,7 +59,10 @@ def test_bundle_opens_in_gdb_after_moving(td, target, tmp_path, fmt):
     assert archive.parent == tmp_path and archive.name.endswith(f".{t.pid}{suffix}")
     assert sorted(os.listdir(tmp_path)) == [archive.name]  # no temporary file left
     assert oct(archive.stat().st_mode & 0o777) == "0o600"
-    assert res["bytes_written"] == archive.stat().st_size
+    assert res["bundle"]["size"] == archive.stat().st_size
+    # Uncompressed, the core's zeros are holes in the archive too.
+    assert res["bytes_written"] <= archive.stat().st_size
+    assert archive.stat().st_blocks * 512 <= res["bytes_written"] + (1 << 20)
     assert r.jq(".bundle.format") == fmt.split(".")[0]
     assert r.jq(".bundle.skipped") == 0
     assert r.jq(".bundle.files >= 3")  # the executable, libc, the loader
@@ -250,3 +253,20 @@ def test_sigint_during_bundle_leaves_nothing(target, tmp_path):
     assert "interrupted" in err, err
     assert os.listdir(tmp_path) == []
     assert_running_free(t, ticks)
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar"])
+def test_sparse_core_stays_sparse_in_archive(td, target, tmp_path, fmt):
+    """A GiB of untouched memory: zeros in the core, holes in the zip or tar file."""
+    t = target("dumptarget", 1, 1, 1)
+    r = td("dump", t.pid, "-o", tmp_path / f"s.{fmt}", "--bundle", fmt)
+    assert r.rc == 0, r
+    res = r.jq()
+    archive = tmp_path / f"s.{fmt}"
+    assert res["core_size"] > 1 << 30
+    assert archive.stat().st_size > res["core_size"]
+    assert archive.stat().st_blocks * 512 < 64 << 20
+    tool = ["unzip", "-Z", "-l"] if fmt == "zip" else ["bsdtar", "-tvf"]
+    listing = subprocess.run([*tool, str(archive)], capture_output=True, text=True).stdout
+    assert re.search(rf"\s{res['core_size']}\s.*{re.escape(res['bundle']['core'])}", listing), \
+        listing

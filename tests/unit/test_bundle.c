@@ -24,7 +24,8 @@
 
 #include "dump/bundle.h"
 
-static char dir[] = "/tmp/td-test-bundle-XXXXXX";
+/* tmpfs: reading back the holes of a 4 GiB zip costs a memset per page on ext4. */
+static char dir[] = "/dev/shm/td-test-bundle-XXXXXX";
 
 static int setup(void **state)
 {
@@ -496,7 +497,8 @@ static void test_process_gone(void **state)
 	assert_int_equal(count_dir(), 0);
 }
 
-/* ZIP64: one entry over 4 GiB (zeros deflate to ~4 MiB), read back and checked. */
+/* ZIP64: one entry over 4 GiB, stored: its zeros are holes in the zip file, so it
+ * costs no disk. Read back and checked. */
 static void test_zip64_over_4gib(void **state)
 {
 	const uint64_t zeros_len = (4ull << 30) + 4096;
@@ -506,7 +508,8 @@ static void test_zip64_over_4gib(void **state)
 
 	make_bundle(path_in_dir("big.zip"), &o, 1000, zeros_len, true);
 	assert_int_equal(stat(path_in_dir("big.zip"), &st), 0);
-	assert_true(st.st_size < (64 << 20));
+	assert_true((uint64_t)st.st_size > zeros_len);
+	assert_true((uint64_t)st.st_blocks * 512 < (64 << 20));
 	read_back(path_in_dir("big.zip"), &ra, 1000);
 	check_common(&ra, 1000 + zeros_len);
 	free_read(&ra);

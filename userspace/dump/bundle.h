@@ -16,8 +16,10 @@
  *                          library under the name gdb reads from the core
  *   .build-id/ab/cdef...   symlinks by build-id, for eu-stack --debuginfo-path=DIR
  *
- * Formats: zip (deflate, ZIP64 when an entry or the archive passes 4 GiB) or pax tar,
- * optionally through the zstd sink (.tar.zst). The archive is written under a temporary
+ * Formats: zip (files deflated, the core stored: deflate is too slow to run while the
+ * target is stopped; ZIP64 when an entry or the archive passes 4 GiB) or pax tar,
+ * optionally through the zstd sink (.tar.zst). Uncompressed, the core's zeros become
+ * holes in the archive file, as in a plain core. The archive is written under a temporary
  * name and appears under its final name only when bundle__finish() succeeds; on any
  * failure nothing is left behind. The core is never held in memory or a temp file.
  *
@@ -100,8 +102,10 @@ void bundle__free(struct bundle *b);
 /* The last error in words (libarchive's message, or what was refused), "" if none. */
 const char *bundle__error(const struct bundle *b);
 
-/* Bytes of the archive written so far (compressed when zstd). */
+/* Bytes of the archive that reached the disk so far (holes excluded), and the
+ * archive's size (holes included; compressed when zstd). */
 uint64_t bundle__bytes_out(const struct bundle *b);
+uint64_t bundle__size(const struct bundle *b);
 
 /* The archive path of the executable ("usr/bin/app"), NULL before add_process_files. */
 const char *bundle__exe_path(const struct bundle *b);

@@ -216,6 +216,8 @@ int dump_output__finish(struct dump_output *d, json_t *result, char *why, size_t
 	if (d->o.zstd)
 		json_object_set(json_object_get(result, "bundle"), "zstd_workers",
 				json_object_get(b, "zstd_workers"));
+	json_object_set_new(json_object_get(result, "bundle"), "size",
+			    json_integer((json_int_t)bundle__size(d->bundle)));
 	json_object_set_new(result, "bytes_written",
 			    json_integer((json_int_t)bundle__bytes_out(d->bundle)));
 	json_decref(meta);
