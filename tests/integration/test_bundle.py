@@ -270,3 +270,24 @@ def test_sparse_core_stays_sparse_in_archive(td, target, tmp_path, fmt):
     listing = subprocess.run([*tool, str(archive)], capture_output=True, text=True).stdout
     assert re.search(rf"\s{res['core_size']}\s.*{re.escape(res['bundle']['core'])}", listing), \
         listing
+
+
+def test_bundle_lldb_with_readme_search_paths(td, target, tmp_path):
+    """lldb, as README.txt says: the library folders as target.exec-search-paths."""
+    t = target("dumptarget", 2, 4)
+    r = td("dump", t.pid, "-o", tmp_path / "b.zip", "--bundle", "zip")
+    assert r.rc == 0, r
+    root = extract(tmp_path / "b.zip", ["unzip", "-q"], tmp_path / "x")
+    readme = (root / "README.txt").read_text()
+    m = re.search(r'lldb -O "settings set target.exec-search-paths ([^"]+)"', readme)
+    assert m, readme
+    paths = m.group(1).replace("$PWD", str(root))
+    assert f"{root}/usr/lib/x86_64-linux-gnu" in paths.split()
+    res = r.jq()
+    p = subprocess.run(["lldb", "--batch", "-O", f"settings set target.exec-search-paths {paths}",
+                        "-o", "image list", "-o", "thread backtrace all",
+                        "-c", str(root / res["bundle"]["core"]),
+                        str(root / res["bundle"]["executable"])],
+                       capture_output=True, text=True, timeout=120, cwd=root)
+    assert p.stdout.count("dump_worker_level2") == 2, p.stdout[-3000:]
+    assert re.search(rf"{re.escape(str(root))}/\S*libc\.so\.6", p.stdout), p.stdout[-3000:]

@@ -671,13 +671,18 @@ static int link_map_names(pid_t pid, char ***out, size_t *count)
 	uint64_t at_phdr = 0, at_phnum = 0, bias = 0, dyn = 0, dyn_size = 0, rdebug = 0;
 	Elf64_Phdr *ph = NULL;
 	Elf64_Dyn *d = NULL;
-	char *auxv = NULL, **names = NULL;
+	char *auxv = NULL, **names = NULL, exe[64];
+	struct elf_info info;
 	size_t len = 0, n = 0, i;
 	uint64_t lm;
 	int err;
 
 	*out = NULL;
 	*count = 0;
+	/* The structures below are the 64-bit ones. */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (elf_info__read(exe, &info) || info.elf_class != ELFCLASS64)
+		return -EOPNOTSUPP;
 	err = procfs_read(pid, -1, "auxv", &auxv, &len);
 	if (err)
 		return err;
