@@ -291,3 +291,30 @@ def test_bundle_lldb_with_readme_search_paths(td, target, tmp_path):
                        capture_output=True, text=True, timeout=120, cwd=root)
     assert p.stdout.count("dump_worker_level2") == 2, p.stdout[-3000:]
     assert re.search(rf"{re.escape(str(root))}/\S*libc\.so\.6", p.stdout), p.stdout[-3000:]
+
+
+def test_dlopened_library_through_loader_symlinks(td, target, tmp_path):
+    """modlib dlopen()s "libz.so.1": the loader's name for it (/lib/.../libz.so.1) goes
+    through two symlinks to the file in maps; gdb must find it under the sysroot."""
+    t = target("modlib")
+    r = td("dump", t.pid, "-o", tmp_path / "m.tar", "--bundle", "tar")
+    assert r.rc == 0, r
+    res = r.jq()
+    assert res["bundle"]["skipped"] == 0
+    root = extract(tmp_path / "m.tar", ["bsdtar", "-xf"], tmp_path / "x")
+    meta = json.loads((root / "metadata.json").read_text())
+    zfile = [f for f in meta["bundle"]["files"] if "/libz.so" in f["path"]]
+    assert len(zfile) == 1, meta["bundle"]["files"]
+    zlinks = [l for l in meta["bundle"]["links"] if l["path"].endswith("/libz.so.1")]
+    assert zlinks, meta["bundle"]["links"]
+    for l in zlinks:
+        link = root / l["path"]
+        assert link.is_symlink() and not os.readlink(link).startswith("/")
+        assert link.resolve() == (root / zfile[0]["archive_path"]).resolve()
+    out = gdb_sysroot(root, root / res["bundle"]["executable"], root / res["bundle"]["core"],
+                      "info sharedlibrary")
+    libs = shared_libraries(out)
+    assert any(l.endswith("/libz.so.1") for l in libs), out[-3000:]
+    assert any(l.endswith("/libm.so.6") for l in libs), out[-3000:]
+    assert all(l.startswith(str(root) + "/") for l in libs), libs
+    assert "Could not load shared library symbols" not in out, out[-3000:]

@@ -517,6 +517,55 @@ static void test_zip64_over_4gib(void **state)
 	unlink(path_in_dir("lib.so"));
 }
 
+static void check_normalize(const char *in, const char *want)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	bundle_path_normalize(buf);
+	assert_string_equal(buf, want);
+}
+
+static void test_path_normalize(void **state)
+{
+	check_normalize("/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1");
+	check_normalize("/usr/lib64/../lib/x86_64-linux-gnu/./ld.so", "/usr/lib/x86_64-linux-gnu/ld.so");
+	check_normalize("//a///b/", "/a/b");
+	/* A hostile link cannot climb out of the root it is resolved in. */
+	check_normalize("/../../../etc/passwd", "/etc/passwd");
+	check_normalize("/a/../..", "/");
+	check_normalize("/", "/");
+	check_normalize("", "/");
+	check_normalize("/./.", "/");
+	check_normalize("/a/..b/c..", "/a/..b/c..");
+}
+
+static void check_relative(const char *link, const char *target, const char *want)
+{
+	char out[256];
+
+	bundle_path_relative(link, target, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void test_path_relative(void **state)
+{
+	check_relative("/lib64", "/usr/lib64", "usr/lib64");
+	check_relative("/usr/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+		       "../../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+	check_relative("/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13",
+		       "../../../usr/lib/x86_64-linux-gnu/libz.so.1.2.13");
+	check_relative("/lib", "/", ".");
+	check_relative("/a/b", "/", "../");
+	/* Too small: cut, never overflowing. */
+	{
+		char out[8];
+
+		bundle_path_relative("/a/b/c/d", "/xxxxxxxxxxxx", out, sizeof(out));
+		assert_true(strlen(out) < sizeof(out));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +578,8 @@ int main(void)
 		cmocka_unit_test(test_process_files),
 		cmocka_unit_test(test_process_gone),
 		cmocka_unit_test(test_zip64_over_4gib),
+		cmocka_unit_test(test_path_normalize),
+		cmocka_unit_test(test_path_relative),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

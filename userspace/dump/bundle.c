@@ -767,7 +767,7 @@ cleanup:
 
 /* Lexically normalises absolute @path in place ("/a/./b/../c" -> "/a/c"); ".." at the
  * root stays at the root, as the kernel does. */
-static void normalize(char *path)
+void bundle_path_normalize(char *path)
 {
 	char *out = path, *c = path;
 
@@ -799,7 +799,7 @@ static void normalize(char *path)
 
 /* @target (absolute, normalised) as a relative link text from the folder of @link
  * (absolute): "/usr/lib64" seen from "/lib64" is "usr/lib64". */
-static void relative_link(const char *link, const char *target, char *out, size_t size)
+void bundle_path_relative(const char *link, const char *target, char *out, size_t size)
 {
 	size_t depth = 0, pos = 0;
 
@@ -877,12 +877,12 @@ static int mirror_symlinks(struct bundle *b, pid_t pid, const char *name, char *
 
 			snprintf(text, sizeof(text), "%.*s/%s", (int)(slash - cur), cur, target);
 		}
-		normalize(text);
+		bundle_path_normalize(text);
 		/* ...stored relative, so that it stays inside the extracted folder. */
 		{
 			char rel[PATH_MAX * 2];
 
-			relative_link(cur, text, rel, sizeof(rel));
+			bundle_path_relative(cur, text, rel, sizeof(rel));
 			err = add_symlink(b, cur + 1, rel);
 			if (err)
 				return err;
@@ -910,7 +910,7 @@ static int link_same_file(struct bundle *b, pid_t pid, const char *resolved)
 	if (stat(proc, &sb) || !(st = find_stored(b, sb.st_dev, sb.st_ino)))
 		return -ENOENT;
 	snprintf(target, sizeof(target), "/%s", st->apath);
-	relative_link(resolved, target, rel, sizeof(rel));
+	bundle_path_relative(resolved, target, rel, sizeof(rel));
 	return add_symlink(b, resolved + 1, rel);
 }
 

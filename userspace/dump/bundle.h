@@ -110,4 +110,12 @@ uint64_t bundle__size(const struct bundle *b);
 /* The archive path of the executable ("usr/bin/app"), NULL before add_process_files. */
 const char *bundle__exe_path(const struct bundle *b);
 
+/* Path helpers behind the loader's symlinks, pure, for tests/unit/test_bundle.c. */
+/* Lexically normalises absolute @path in place ("/a/./b/../c" -> "/a/c"); ".." at the
+ * root stays at the root. */
+void bundle_path_normalize(char *path);
+/* @target (absolute, normalised) as a link text relative to the folder of @link
+ * (absolute): "/usr/lib64" seen from "/lib64" is "usr/lib64". */
+void bundle_path_relative(const char *link, const char *target, char *out, size_t size);
+
 #endif /* TRACEDUMP_BUNDLE_H */
