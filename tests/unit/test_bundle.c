@@ -316,12 +316,16 @@ static void test_refusals(void **state)
 	assert_int_equal(bundle__open(path_in_dir("x.zip"), &zip_zstd, &b), -EINVAL);
 	assert_null(b);
 	assert_int_equal(bundle__open("/nonexistent-dir/x.tar", &tar, &b), -ENOENT);
+	assert_non_null(strstr(bundle__error(b), "/nonexistent-dir"));
+	bundle__free(b);
 
 	/* An existing file stays untouched without force. */
 	f = fopen(path_in_dir("exists.tar"), "w");
 	fputs("keep me", f);
 	fclose(f);
 	assert_int_equal(bundle__open(path_in_dir("exists.tar"), &tar, &b), -EEXIST);
+	assert_non_null(strstr(bundle__error(b), "--force"));
+	bundle__free(b);
 	assert_int_equal(count_dir(), 1);
 
 	/* A tar core needs its size first; one core only; bad names. */

@@ -204,6 +204,7 @@ int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	*out = b; /* even on failure, for bundle__error() */
 	b->opts = *opts;
 	b->files = json_array();
 	b->links = json_array();
@@ -253,12 +254,10 @@ int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle
 		err = archive_fail(b, "cannot start the archive");
 		goto cleanup;
 	}
-	*out = b;
 	return 0;
 
 cleanup:
 	bundle__abort(b);
-	bundle__free(b);
 	return err;
 }
 
@@ -1038,17 +1037,17 @@ static int core_header(struct bundle_core *c)
 }
 
 /* The dumper announces the size: write the entry header now, and check the room the
- * archive needs where it is predictable (an uncompressed tar holds every zero). */
+ * archive needs where it is predictable: an uncompressed core (zip stores it) takes
+ * what the dumper estimates, its zeros being holes. */
 static int core_begin(struct core_sink *s, uint64_t size, uint64_t estimate)
 {
 	struct bundle_core *c = (struct bundle_core *)s;
 	struct bundle *b = c->b;
-	bool plain = b->opts.format == BUNDLE_TAR && !b->opts.zstd;
 	int err;
 
 	if (b->failed)
 		return b->out_err ?: -ECANCELED;
-	err = core_sink__begin(b->out, plain ? size : 0, plain ? size : 0);
+	err = core_sink__begin(b->out, 0, b->opts.zstd ? 0 : estimate);
 	if (err) {
 		snprintf(s->why, sizeof(s->why), "%s", b->out->why);
 		snprintf(b->error, sizeof(b->error), "%s", b->out->why);
@@ -1072,6 +1071,15 @@ static int core_check(struct bundle_core *c, uint64_t len)
 	return core_header(c);
 }
 
+/* The words the dumper prints when the core fails. */
+static int core_failed(struct bundle_core *c, int err)
+{
+	if (err)
+		snprintf(c->sink.why, sizeof(c->sink.why), "%.*s", (int)sizeof(c->sink.why) - 1,
+			 c->b->error[0] ? c->b->error : strerror(-err));
+	return err;
+}
+
 static int core_write(struct core_sink *s, const void *buf, size_t len)
 {
 	struct bundle_core *c = (struct bundle_core *)s;
@@ -1081,7 +1089,7 @@ static int core_write(struct core_sink *s, const void *buf, size_t len)
 	if (!err)
 		err = write_data(c->b, buf, len);
 	s->bytes_out += bundle__bytes_out(c->b) - before;
-	return err;
+	return core_failed(c, err);
 }
 
 static int core_zeros(struct core_sink *s, uint64_t len)
@@ -1097,7 +1105,7 @@ static int core_zeros(struct core_sink *s, uint64_t len)
 		len -= n;
 	}
 	s->bytes_out += bundle__bytes_out(c->b) - before;
-	return err;
+	return core_failed(c, err);
 }
 
 static int core_finish(struct core_sink *s)
@@ -1108,14 +1116,14 @@ static int core_finish(struct core_sink *s)
 	int err = core_check(c, 0);
 
 	if (err)
-		return err;
+		return core_failed(c, err);
 	if (s->size_hint && s->offset != s->size_hint) {
 		set_error(b, "the core has %llu bytes of its announced %llu",
 			  (unsigned long long)s->offset, (unsigned long long)s->size_hint);
-		return -EIO;
+		return core_failed(c, -EIO);
 	}
 	if (archive_write_finish_entry(b->a) != ARCHIVE_OK)
-		return archive_fail(b, c->name);
+		return core_failed(c, archive_fail(b, c->name));
 	c->finished = true;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	b->core_ms = (end.tv_sec - b->core_start.tv_sec) * 1e3 +

@@ -61,8 +61,9 @@ const char *bundle_suffix(const struct bundle_opts *opts);
 
 /*
  * Starts the archive that will be @path. -EEXIST when @path exists and !force,
- * -EINVAL for zip with zstd, -errno of creating the temporary file. On success *@out
- * must go to bundle__free (after bundle__finish or bundle__abort).
+ * -EINVAL for zip with zstd, -errno of creating the temporary file. *@out (NULL only
+ * for bad options or no memory) goes to bundle__free in every case; after a failure
+ * bundle__error() says why.
  */
 int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle **out);
 

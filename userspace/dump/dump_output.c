@@ -92,9 +92,9 @@ static int open_bundle(struct dump_output *d, const char *path, const char *core
 
 	err = bundle__open(path, &bo, &d->bundle);
 	if (err) {
-		snprintf(why, why_len, "%s", d->bundle ? bundle__error(d->bundle) : strerror(-err));
-		if (err == -EEXIST)
-			snprintf(why, why_len, "%s exists; use --force to overwrite it", path);
+		snprintf(why, why_len, "%s", d->bundle && bundle__error(d->bundle)[0]
+						     ? bundle__error(d->bundle)
+						     : strerror(-err));
 		return err;
 	}
 	/* The process as `show` sees it, before the dump. Not fatal: the dump says
