@@ -45,6 +45,15 @@ class Ticks:
             return self.cond.wait_for(lambda: self.last >= goal, timeout)
 
 
+def start(target, *args):
+    """Starts dumptarget and waits for its first tick: from then on the main thread is
+    in main_tick_loop (not still writing "ready")."""
+    t = target("dumptarget", *args)
+    t.ticks = Ticks(t)
+    assert t.ticks.advance(1), "the target never ticked"
+    return t
+
+
 def status(pid):
     text = Path(f"/proc/{pid}/status").read_text()
     return {k: v.strip() for k, v in (l.split(":", 1) for l in text.splitlines() if ":" in l)}
@@ -85,8 +94,8 @@ def dump(td, pid, *args, **kw):
 
 
 def test_default_core_opens_in_gdb_with_threads_globals_heap(td, target, tmp_path):
-    t = target("dumptarget", 4, 16)
-    ticks = Ticks(t)
+    t = start(target, 4, 16)
+    ticks = t.ticks
     core = tmp_path / "t.core"
     r = dump(td, t.pid, "-o", core)
     assert r.rc == 0, r
@@ -114,7 +123,7 @@ def test_default_core_opens_in_gdb_with_threads_globals_heap(td, target, tmp_pat
 
 
 def test_eu_stack_reads_every_thread(td, target, tmp_path):
-    t = target("dumptarget", 3, 4)
+    t = start(target, 3, 4)
     core = tmp_path / "t.core"
     assert dump(td, t.pid, "-o", core).rc == 0
     p = subprocess.run(["eu-stack", "--core", str(core), "-e", str(EXE)],
@@ -123,11 +132,13 @@ def test_eu_stack_reads_every_thread(td, target, tmp_path):
     assert tids == sorted(int(x.name) for x in Path(f"/proc/{t.pid}/task").iterdir()), p
     assert p.stdout.count("dump_worker_level2") == 3, p.stdout
     assert p.stdout.count("dump_worker_entry") == 3, p.stdout
-    assert "main_tick_loop" in p.stdout
+    # The main thread unwinds down to main() (it may be in usleep or in a write).
+    main = p.stdout.split(f"TID {t.pid}:")[1].split("TID ")[0]
+    assert re.search(r" main\n", main) and "__libc_start_main" in main, p.stdout
 
 
 def test_lldb_reads_the_core(td, target, tmp_path):
-    t = target("dumptarget", 2, 4)
+    t = start(target, 2, 4)
     core = tmp_path / "t.core"
     assert dump(td, t.pid, "-o", core).rc == 0
     p = subprocess.run(["lldb", "--batch", "-o", "thread backtrace all", "-c", str(core),
@@ -137,8 +148,8 @@ def test_lldb_reads_the_core(td, target, tmp_path):
 
 
 def test_mini_has_stacks_and_modules_not_the_heap(td, target, tmp_path):
-    t = target("dumptarget", 4, 64)
-    ticks = Ticks(t)
+    t = start(target, 4, 64)
+    ticks = t.ticks
     core = tmp_path / "m.core"
     r = dump(td, t.pid, "--type", "mini", "-o", core)
     assert r.rc == 0, r
@@ -155,7 +166,7 @@ def test_mini_has_stacks_and_modules_not_the_heap(td, target, tmp_path):
 
 
 def test_full_has_file_mappings_too(td, target, tmp_path):
-    t = target("dumptarget", 2, 4)
+    t = start(target, 2, 4)
     r1 = dump(td, t.pid, "--type", "full", "-o", tmp_path / "f.core")
     r2 = dump(td, t.pid, "--type", "1", "-o", tmp_path / "d.core")
     assert r1.rc == 0 and r2.rc == 0, (r1, r2)
@@ -170,7 +181,7 @@ def test_full_has_file_mappings_too(td, target, tmp_path):
 
 @pytest.mark.parametrize("mask,heap", [("1", True), ("0x10", False), ("0", False)])
 def test_filter_mask_decides_like_the_kernel(td, target, tmp_path, mask, heap):
-    t = target("dumptarget", 1, 4)
+    t = start(target, 1, 4)
     core = tmp_path / "c.core"
     r = dump(td, t.pid, "--filter", mask, "-o", core)
     assert r.rc == 0, r
@@ -182,7 +193,7 @@ def test_filter_mask_decides_like_the_kernel(td, target, tmp_path, mask, heap):
 
 
 def test_bad_options(td, target, tmp_path):
-    t = target("dumptarget", 1, 1)
+    t = start(target, 1, 1)
     for args in (["--type", "3"], ["--filter", "zz"], ["--filter", "0x200"],
                  ["--filter", "1", "--type", "full"]):
         r = dump(td, t.pid, *args, "-o", tmp_path / "x.core")
@@ -193,7 +204,7 @@ def test_bad_options(td, target, tmp_path):
 
 
 def test_many_threads(td, target, tmp_path):
-    t = target("dumptarget", 210, 1)
+    t = start(target, 210, 1)
     core = tmp_path / "many.core"
     r = dump(td, t.pid, "-o", core)
     assert r.rc == 0, r
@@ -205,7 +216,7 @@ def test_many_threads(td, target, tmp_path):
 
 def test_huge_sparse_mappings_stay_small(td, target, tmp_path):
     # 64 GiB untouched but for one page, and 64 GiB PROT_NONE.
-    t = target("dumptarget", 1, 4, 64)
+    t = start(target, 1, 4, 64)
     core = tmp_path / "sparse.core"
     r = dump(td, t.pid, "-o", core)
     assert r.rc == 0, r
@@ -218,7 +229,7 @@ def test_huge_sparse_mappings_stay_small(td, target, tmp_path):
 
 
 def test_default_name_and_existing_file(td, target, tmp_path):
-    t = target("dumptarget", 1, 1)
+    t = start(target, 1, 1)
     r = dump(td, t.pid, "-o", tmp_path)
     assert r.rc == 0, r
     name = Path(r.jq(".path")).name
@@ -265,7 +276,7 @@ def test_no_process_zombie_thread_and_self(td, target, tmp_path):
     r = dump(td, zombie.pid, "-o", tmp_path)
     zombie.wait()
     assert r.rc == 3 and "zombie" in r.error()["error"], r
-    t = target("dumptarget", 2, 1)
+    t = start(target, 2, 1)
     tid = max(int(x.name) for x in Path(f"/proc/{t.pid}/task").iterdir())
     r = dump(td, tid, "-o", tmp_path)
     assert r.rc == 2 and f"thread of process {t.pid}" in r.error()["error"], r
@@ -283,8 +294,8 @@ time.sleep(60)
 
 
 def test_already_traced_names_the_tracer(td, target, tmp_path):
-    t = target("dumptarget", 1, 1)
-    ticks = Ticks(t)
+    t = start(target, 1, 1)
+    ticks = t.ticks
     tracer = subprocess.Popen(["python3", "-c", TRACER, str(t.pid)], stdout=subprocess.PIPE,
                               text=True)
     try:
@@ -301,7 +312,7 @@ def test_already_traced_names_the_tracer(td, target, tmp_path):
 
 
 def test_permission_denied(td, target):
-    t = target("dumptarget", 1, 1)
+    t = start(target, 1, 1)
     out = Path(tempfile.mkdtemp(prefix="td-dump-"))  # reachable by nobody, unlike tmp_path
     try:
         os.chmod(out, 0o777)
@@ -319,6 +330,7 @@ def test_pid_namespace(td, tmp_path):
                          stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert p.stdout.readline().strip() == "ready 1"  # PID 1 inside
+        assert p.stdout.readline().startswith("tick ")
         child = int(Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split()[0])
         core = tmp_path / "ns.core"
         r = dump(td, child, "-o", core)
@@ -350,12 +362,13 @@ def start_dump(pid, out):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_sigint_mid_dump_releases_target_and_removes_file(target, tmp_path):
-    t = target("dumptarget", 4, BIG_MIB)
-    ticks = Ticks(t)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_dump_releases_target_and_removes_file(target, tmp_path, sig):
+    t = start(target, 4, BIG_MIB)
+    ticks = t.ticks
     d = start_dump(t.pid, tmp_path / "big.core")
     wait_traced(t.pid)
-    d.send_signal(signal.SIGINT)
+    d.send_signal(sig)
     out, err = d.communicate(timeout=60)
     assert d.returncode == 1, (out, err)
     assert out == ""
@@ -365,8 +378,8 @@ def test_sigint_mid_dump_releases_target_and_removes_file(target, tmp_path):
 
 
 def test_sigkill_of_tracedump_leaves_target_running(target, tmp_path):
-    t = target("dumptarget", 4, BIG_MIB)
-    ticks = Ticks(t)
+    t = start(target, 4, BIG_MIB)
+    ticks = t.ticks
     d = start_dump(t.pid, tmp_path / "big.core")
     wait_traced(t.pid)
     d.kill()
@@ -379,7 +392,7 @@ def test_sigkill_of_tracedump_leaves_target_running(target, tmp_path):
 
 
 def test_target_exits_during_dump(target, tmp_path):
-    t = target("dumptarget", 4, BIG_MIB)
+    t = start(target, 4, BIG_MIB)
     d = start_dump(t.pid, tmp_path / "big.core")
     wait_traced(t.pid)
     os.kill(t.pid, signal.SIGKILL)
@@ -403,8 +416,8 @@ def small_tmpfs(tmp_path):
 
 
 def test_not_enough_space_is_refused(td, target, small_tmpfs):
-    t = target("dumptarget", 1, 32)
-    ticks = Ticks(t)
+    t = start(target, 1, 32)
+    ticks = t.ticks
     r = dump(td, t.pid, "-o", small_tmpfs)
     assert r.rc == 1, r
     assert "not enough space" in r.error()["error"], r
@@ -413,8 +426,8 @@ def test_not_enough_space_is_refused(td, target, small_tmpfs):
 
 
 def test_enospc_while_writing_removes_file(td, target, small_tmpfs):
-    t = target("dumptarget", 1, 32)
-    ticks = Ticks(t)
+    t = start(target, 1, 32)
+    ticks = t.ticks
     env = dict(os.environ, TRACEDUMP_SKIP_SPACE_CHECK="1")
     r = dump(td, t.pid, "-o", small_tmpfs / "c.core", env=env)
     assert r.rc == 1, r
@@ -430,3 +443,30 @@ def test_help_lists_dump(td):
     assert re.search(r"^  dump ", r.stdout + r.stderr, re.M)
     r = td("dump", "--help")
     assert r.rc == 0 and "Exit status" in r.stdout and "--filter" in r.stdout
+
+
+def test_progress_bar_only_on_a_terminal(target, tmp_path):
+    import pty
+    t = start(target, 1, 64)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([str(TRACEDUMP), "dump", str(t.pid), "-o", str(tmp_path / "p.core")],
+                           stdout=subprocess.PIPE, stderr=slave, text=True, timeout=60)
+        os.close(slave)
+        slave = -1
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert p.returncode == 0
+    assert jq(p.stdout, ".path") == str(tmp_path / "p.core")  # stdout stays pure JSON
+    assert b"\rdump [" in err and b"100%" in err, err

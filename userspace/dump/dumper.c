@@ -84,6 +84,14 @@ static int check_target(pid_t pid, char *why, size_t why_len)
 			 st.tgid);
 		return -EINVAL;
 	}
+	if (st.state == 'Z' && st.threads > 1) {
+		/* The leader called pthread_exit: its mm is gone, so are /proc/PID/mem and
+		 * process_vm_readv through PID. */
+		snprintf(why, why_len, "the main thread of process %d has exited while %lld "
+			 "other threads run on: such a process cannot be dumped yet", pid,
+			 (long long)st.threads - 1);
+		return -EOPNOTSUPP;
+	}
 	if (st.state == 'Z' && !st.has_vm) {
 		snprintf(why, why_len, "process %d is a zombie: it has exited (its parent %d has "
 			 "not reaped it), there is no memory left to dump", pid, st.ppid);
@@ -139,6 +147,11 @@ static json_t *build_ids(const struct capture *cap)
 						     "build_id", hex));
 	}
 	return arr;
+}
+
+static void release_target(void *fz)
+{
+	freeze__release(fz);
 }
 
 int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **result,
@@ -209,6 +222,8 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 		goto fail;
 	}
 	copy.total = layout.size;
+	copy.read_done = release_target;
+	copy.read_done_ctx = &fz;
 	err = core__write(&plan, &notes, &layout, o->pid, sink, &copy, &stats, why, why_len);
 	if (err)
 		goto fail;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -507,7 +508,9 @@ void memory__plan_free(struct dump_plan *plan)
 /* --- the copy: one reader thread, this thread writes ----------------------------- */
 
 #define BLOCK_SIZE (8U << 20)
-#define BLOCKS 4
+/* Up to 128 MiB of buffers, allocated as the reader gets ahead: a core that fits is read
+ * (and the target released) long before it is written. */
+#define BLOCKS 16
 #define READ_IOVS 1024
 
 struct item {
@@ -676,6 +679,19 @@ static void *reader_main(void *arg)
 			break;
 		b = &c->blocks[c->head % BLOCKS];
 		b->count = 0;
+		if (!b->buf) {
+			void *p = mmap(NULL, BLOCK_SIZE, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p == MAP_FAILED) {
+				err = -ENOMEM;
+				snprintf(c->why, sizeof(c->why), "out of memory for copy buffers");
+				goto out;
+			}
+			/* No MADV_HUGEPAGE: with THP defrag "madvise" a fault could stall in
+			 * compaction while the target is frozen. */
+			b->buf = p;
+		}
 
 		/* Gather extents until the buffer or the iovec list is full. Reads and
 		 * holes are kept in file order in reads[]; holes use no buffer. */
@@ -750,6 +766,7 @@ int memory__copy(pid_t mem_pid, const struct dump_plan *plan, struct core_sink *
 {
 	struct copy *c = calloc(1, sizeof(*c));
 	uint64_t last_progress = 0;
+	bool read_all, told = false;
 	char path[64];
 	pthread_t reader;
 	bool started = false;
@@ -767,14 +784,6 @@ int memory__copy(pid_t mem_pid, const struct dump_plan *plan, struct core_sink *
 	pthread_cond_init(&c->cond, NULL);
 	snprintf(path, sizeof(path), "/proc/%d/mem", mem_pid);
 	c->memfd = open(path, O_RDONLY | O_CLOEXEC);
-	for (int i = 0; i < BLOCKS; i++) {
-		c->blocks[i].buf = malloc(BLOCK_SIZE);
-		if (!c->blocks[i].buf) {
-			err = -ENOMEM;
-			snprintf(why, why_len, "out of memory for copy buffers");
-			goto out;
-		}
-	}
 	err = -pthread_create(&reader, NULL, reader_main, c);
 	if (err) {
 		snprintf(why, why_len, "cannot start the reader thread: %s", strerror(-err));
@@ -789,11 +798,17 @@ int memory__copy(pid_t mem_pid, const struct dump_plan *plan, struct core_sink *
 		while (!c->blocks[c->tail % BLOCKS].full && !c->reader_done)
 			pthread_cond_wait(&c->cond, &c->lock);
 		b = &c->blocks[c->tail % BLOCKS];
+		read_all = c->reader_done && !c->err && !c->stop;
 		if (!b->full) { /* reader done and nothing left */
 			pthread_mutex_unlock(&c->lock);
 			break;
 		}
 		pthread_mutex_unlock(&c->lock);
+		/* Every byte is in our buffers: the target may run while they drain. */
+		if (read_all && o->read_done && !told) {
+			o->read_done(o->read_done_ctx);
+			told = true;
+		}
 
 		if (o->cancel && *o->cancel) {
 			err = -ECANCELED;
@@ -839,7 +854,8 @@ out:
 	if (stats)
 		*stats = c->stats;
 	for (int i = 0; i < BLOCKS; i++) {
-		free(c->blocks[i].buf);
+		if (c->blocks[i].buf)
+			munmap(c->blocks[i].buf, BLOCK_SIZE);
 		free(c->blocks[i].items);
 	}
 	if (c->memfd >= 0)

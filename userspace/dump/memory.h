@@ -83,6 +83,10 @@ struct copy_opts {
 	void (*progress)(uint64_t done, uint64_t total, void *ctx);
 	void *progress_ctx;
 	uint64_t total; /* for progress: the whole core's size */
+	/* Called once from the writing thread when all memory has been read (the rest is
+	 * in buffers): the dumper releases the target there. */
+	void (*read_done)(void *ctx);
+	void *read_done_ctx;
 };
 
 struct copy_stats {
