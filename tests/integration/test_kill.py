@@ -51,13 +51,18 @@ def test_kill_tree_with_a_stubborn_child(td, target):
     the timeout."""
     t = proctree(target, "stubborn")
     root, child1, grand1, child2, grand2 = t.tree
-    assert "SigIgn:\t0000000000004000" in Path(f"/proc/{child1}/status").read_text()
+    def ignored(pid):
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(status.split("SigIgn:\t")[1].split()[0], 16) >> (signal.SIGTERM - 1) & 1
+
+    assert ignored(child1) and not ignored(root) and not ignored(grand1)
     r = td("kill", root, "--timeout", "500ms")
     assert r.rc == 0, r
     rep = r.jq(".")
     assert rep["id"] == root and rep["signal_first"] == "SIGTERM" and rep["timeout"] == 0.5
     assert rep["all_gone"] is True
     # Listed by depth, then pid.
+    assert r.jq("[.processes[].joined_by]") == ["root"] + ["parent"] * 4
     assert r.jq(".processes | map([.depth, .id])") == \
         sorted([[0, root], [1, child1], [1, child2], [2, grand1], [2, grand2]])
     assert r.jq(".processes | map({key: (.id | tostring), value: [.ppid, .depth, .name, "
@@ -78,6 +83,19 @@ def test_kill_tree_with_a_stubborn_child(td, target):
     assert by_id[root]["state"] == "zombie"
     assert t.proc.wait(timeout=10) == -signal.SIGTERM
     assert proc_state(root) is None
+
+
+def test_kill_without_pidfds(td, target):
+    """The path for kernels without pidfd_open: kill() after a start-time check, and
+    polling /proc. Same outcome."""
+    t = proctree(target, "stubborn")
+    r = td("kill", t.pid, "--timeout", "300ms",
+           env=dict(os.environ, TRACEDUMP_NO_PIDFD="1"))
+    assert r.rc == 0, r
+    assert r.jq(".processes | map({key: (.id | tostring), value: .result}) | from_entries") \
+        == {str(p): ("killed" if p == t.tree[1] else "terminated") for p in t.tree}
+    assert_all_gone(t.tree, r.jq("."))
+    assert t.proc.wait(timeout=10) == -signal.SIGTERM
 
 
 def test_kill_tree_all_terminate(td, target):
@@ -113,6 +131,8 @@ def test_kill_catches_children_forked_meanwhile(td):
         assert r.rc == 0, r
         assert r.jq(".processes | length") > 5
         assert r.jq(".all_gone") is True
+        assert set(r.jq("[.processes[].joined_by] | unique")) <= {"root", "parent", "session"}
+        assert r.jq(".processes[0] | [.id, .joined_by]") == [p.pid, "root"]
         time.sleep(0.1)
         alive = []
         for d in os.listdir("/proc"):
@@ -199,3 +219,37 @@ def test_table(td, target):
                                 "STATE"]
     assert len(lines) == 6 and all("terminated" in l and "SIGTERM" in l for l in lines[1:])
     t.proc.wait(timeout=10)
+    r = td("kill", "--help")
+    assert r.rc == 0 and "--signal-first" in r.stdout and "Examples:" in r.stdout
+
+
+def test_partly_denied_tree_is_reported(td):
+    """As nobody: a root-owned shell whose child runs as nobody. The child is signalled,
+    the shell is not; the report says so on stdout, the error goes to stderr, exit 4."""
+    p = subprocess.Popen(["sh", "-c", " ".join(NOBODY) + " sleep 100 & read x"],
+                         stdin=subprocess.PIPE, start_new_session=True)
+    try:
+        child = None
+        for _ in range(500):
+            kids = [int(d) for d in os.listdir("/proc") if d.isdigit()
+                    and proc_state(int(d)) == "S"
+                    and Path(f"/proc/{d}/stat").read_text().rsplit(") ", 1)[1].split()[1]
+                    == str(p.pid) and Path(f"/proc/{d}/comm").read_text() == "sleep\n"]
+            if kids:
+                child = kids[0]
+                break
+            time.sleep(0.01)
+        assert child, "the nobody child did not start"
+        r = subprocess.run(NOBODY + [str(TRACEDUMP), "kill", str(p.pid), "--timeout", "0"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 4, r
+        rep = jq(r.stdout, ".")
+        by_id = {x["id"]: x for x in rep["processes"]}
+        assert by_id[p.pid]["result"] == "denied" and by_id[p.pid]["signal"] is None
+        assert by_id[child]["result"] in ("terminated", "killed")
+        assert rep["all_gone"] is False
+        assert "not allowed to signal 1 process of the tree" in jq(r.stderr.strip(), ".error")
+        assert p.poll() is None  # the shell is still there
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()

@@ -3,6 +3,7 @@
 own truth (/proc, its ready line, the environment we gave it) through jq."""
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -279,3 +280,53 @@ def test_table(td, target):
     assert any(re.match(r"^\s+TD_NEWLINE=two\?lines$", l) for l in lines)
     r = td("show", "--help")
     assert r.rc == 0 and "Examples:" in r.stdout and "--interval" in r.stdout
+
+
+def test_pid1_handles_as_the_kernel_allows(td):
+    """On hosts where an LSM or a user namespace lets root list /proc/1/fd but not read
+    its links (this one, for one), handle_count still counts and open_file_handles is
+    null and named; where both are allowed, both are there."""
+    try:
+        fds = os.listdir("/proc/1/fd")
+    except PermissionError:
+        pytest.skip("/proc/1/fd cannot be listed here")
+    try:
+        os.readlink(f"/proc/1/fd/{fds[0]}")
+        links_ok = True
+    except PermissionError:
+        links_ok = False
+    r = td("show", 1, "--interval", "0")
+    assert r.rc == 0, r
+    assert abs(r.jq(".handle_count") - len(fds)) <= 2  # PID 1 may open or close one
+    if links_ok:
+        assert r.jq(".open_file_handles | length") == r.jq(".handle_count")
+    else:
+        assert r.jq(".open_file_handles") is None
+        assert r.jq(".unreadable_fields.open_file_handles") == "Permission denied"
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="unshare (util-linux) missing")
+def test_pid_namespace(td):
+    """A process in its own PID namespace (as in a container) is PID 1 inside it."""
+    u = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", "sleep", "30"])
+    try:
+        child = None
+        for _ in range(500):
+            kids = td("show", u.pid, "--interval", "0").jq(".children")
+            if kids:
+                child = int(kids[0].rsplit("/", 1)[1])
+                if Path(f"/proc/{child}/comm").read_text() == "sleep\n":
+                    break
+            time.sleep(0.01)
+        assert child
+        r = td("show", child, "--interval", "0")
+        assert r.rc == 0, r
+        inode = int(re.match(r"pid:\[(\d+)\]", os.readlink(f"/proc/{child}/ns/pid")).group(1))
+        host = int(re.match(r"pid:\[(\d+)\]", os.readlink("/proc/self/ns/pid")).group(1))
+        assert inode != host
+        assert r.jq("[.pid_namespace, .pid_in_namespace, .pid_namespace_level]") == \
+            [inode, 1, 1]
+        assert r.jq(".id") == child and r.jq(".parent") == href(u.pid)
+    finally:
+        u.kill()
+        u.wait()

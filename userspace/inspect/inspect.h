@@ -16,7 +16,8 @@
 #include <jansson.h>
 
 struct ps_filter {
-	const char *name; /* exact process name (comm or exe basename), NULL for all */
+	const char *name; /* exact process name: comm, argv[0]'s basename, or exe's basename
+			   * when comm is cut to 15 bytes; NULL for all */
 	const char *user; /* user name or numeric uid, NULL for all */
 };
 

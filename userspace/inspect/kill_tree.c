@@ -59,10 +59,11 @@ static const char *const outcome_names[] = {
 };
 
 struct member {
-	pid_t pid, ppid;
+	pid_t pid, ppid, sid;
 	uint64_t starttime;
 	char comm[PROC_COMM_MAX];
 	int depth;
+	bool by_session; /* joined as a newcomer in a member's session, not by its parent */
 	int pidfd; /* -1: no pidfd (old kernel), identity checked by start time */
 	int last_signal;
 	enum outcome outcome;
@@ -73,11 +74,12 @@ struct tree {
 	struct member *m;
 	size_t count, cap;
 	double t0; /* CLOCK_MONOTONIC of the first signal */
+	uint64_t scan_ticks; /* boot-time clock ticks when the first scan began */
 };
 
 /* One process as the scan of /proc saw it. */
 struct scanned {
-	pid_t pid, ppid;
+	pid_t pid, ppid, sid;
 	uint64_t starttime;
 	unsigned flags;
 	char comm[PROC_COMM_MAX];
@@ -91,8 +93,24 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Now in the clock of stat's starttime: ticks since boot, suspend included. */
+static uint64_t boot_ticks(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * procfs_clock_ticks() +
+	       (uint64_t)ts.tv_nsec * procfs_clock_ticks() / 1000000000u;
+}
+
 static int sys_pidfd_open(pid_t pid)
 {
+	/* Tests (and kernels before 5.3, where the call fails) take the fallback path. */
+	if (getenv("TRACEDUMP_NO_PIDFD")) {
+		errno = ENOSYS;
+		return -1;
+	}
 #ifdef SYS_pidfd_open
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 #else
@@ -126,6 +144,7 @@ static int read_scanned(pid_t pid, struct scanned *s)
 		procfs_stat_field(buf, 9, &flags);
 		s->pid = pid;
 		s->ppid = st.ppid;
+		s->sid = st.session;
 		s->starttime = st.starttime;
 		s->flags = (unsigned)flags;
 		memcpy(s->comm, st.comm, sizeof(s->comm));
@@ -204,6 +223,7 @@ static struct member *tree_add(struct tree *t, const struct scanned *s, int dept
 	memset(m, 0, sizeof(*m));
 	m->pid = s->pid;
 	m->ppid = s->ppid;
+	m->sid = s->sid;
 	m->starttime = s->starttime;
 	m->depth = depth;
 	memcpy(m->comm, s->comm, sizeof(m->comm));
@@ -223,8 +243,27 @@ static struct member *tree_add(struct tree *t, const struct scanned *s, int dept
 }
 
 /*
+ * The session leader among the members that @s belongs to, when @s started after the
+ * first scan: a child forked between the scan and the signal whose parent died before
+ * a rescan saw it has been reparented away, but it keeps its session, and a session's
+ * members all descend from its leader (no process can join another session).
+ */
+static struct member *session_leader(struct tree *t, const struct scanned *s)
+{
+	struct member *leader;
+
+	if (!t->scan_ticks || s->starttime + 1 < t->scan_ticks)
+		return NULL;
+	leader = tree_find(t, s->sid);
+	/* The session keeps the leader's number in use, so it cannot be someone else's. */
+	if (!leader || leader->sid != leader->pid || s->starttime < leader->starttime)
+		return NULL;
+	return leader;
+}
+
+/*
  * Adds every process of @s whose parent is a live member, repeatedly (children of
- * children); returns how many joined, or -ENOMEM.
+ * children), and newcomers of a member's session; returns how many joined, or -ENOMEM.
  */
 static int tree_grow(struct tree *t, const struct scanned *s, size_t n)
 {
@@ -234,18 +273,28 @@ static int tree_grow(struct tree *t, const struct scanned *s, size_t n)
 	while (more) {
 		more = false;
 		for (size_t i = 0; i < n; i++) {
-			struct member *parent;
+			struct member *parent, *m;
+			bool by_session = false;
 
 			if (tree_find(t, s[i].pid) || (s[i].flags & PROC_PF_KTHREAD))
 				continue;
 			parent = tree_find(t, s[i].ppid);
 			/* A dead parent's number may belong to someone else by now. */
-			if (!parent || parent->outcome == OUT_ALREADY_GONE ||
-			    s[i].starttime < parent->starttime ||
-			    (parent->outcome != OUT_PENDING && parent->outcome != OUT_DENIED))
+			if (parent && (parent->outcome == OUT_ALREADY_GONE ||
+				       s[i].starttime < parent->starttime ||
+				       (parent->outcome != OUT_PENDING &&
+					parent->outcome != OUT_DENIED)))
+				parent = NULL;
+			if (!parent) {
+				parent = session_leader(t, &s[i]);
+				by_session = true;
+			}
+			if (!parent)
 				continue;
-			if (!tree_add(t, &s[i], parent->depth + 1))
+			m = tree_add(t, &s[i], parent->depth + 1);
+			if (!m)
 				return -ENOMEM;
+			m->by_session = by_session;
 			added++;
 			more = true;
 		}
@@ -418,6 +467,8 @@ static json_t *member_json(const struct member *m)
 	json_set(j, "name", json_string_bytes(m->comm, strlen(m->comm)));
 	json_set(j, "ppid", json_integer(m->ppid));
 	json_set(j, "depth", json_integer(m->depth));
+	json_set(j, "joined_by", json_string(!m->depth ? "root" : m->by_session ? "session"
+									 : "parent"));
 	json_set(j, "result", json_string(outcome_names[m->outcome]));
 	json_set(j, "signal", m->last_signal ? json_string(signal_name(m->last_signal, name,
 									 sizeof(name)))
@@ -472,6 +523,7 @@ int inspect__kill_tree(pid_t pid, const struct kill_opts *opts, json_t **out)
 		err = -ESRCH;
 		goto cleanup;
 	}
+	t.scan_ticks = boot_ticks();
 	err = scan(&s, &n);
 	if (err)
 		goto cleanup;
@@ -485,8 +537,14 @@ int inspect__kill_tree(pid_t pid, const struct kill_opts *opts, json_t **out)
 		goto cleanup;
 	/* Nothing at all was allowed: that is an error, not a report. */
 	if (t.m[0].outcome == OUT_DENIED) {
-		err = -EPERM;
-		goto cleanup;
+		bool any = false;
+
+		for (size_t i = 0; i < t.count; i++)
+			any |= t.m[i].last_signal != 0;
+		if (!any) {
+			err = -EPERM;
+			goto cleanup;
+		}
 	}
 	if (first != SIGKILL)
 		tree_wait(&t, t.t0 + timeout, OUT_TERMINATED);

@@ -165,7 +165,12 @@ const char *signal_name(int sig, char *buf, size_t size)
 
 /* --- Reading /proc fast -------------------------------------------------------------- */
 
-/* Reads @rel under @dirfd into @buf (NUL-terminated); the byte count or negative errno. */
+/*
+ * Reads @rel under @dirfd into @buf (NUL-terminated); the byte count or negative errno.
+ * A short read ends it: /proc's stat, status and cmdline fill whatever buffer they are
+ * given, so a short read is the end of the file, and skipping the read that would
+ * return 0 saves a third of the system calls of `ps`.
+ */
 static ssize_t read_small(int dirfd, const char *rel, char *buf, size_t size)
 {
 	ssize_t n, used = 0;
@@ -175,7 +180,9 @@ static ssize_t read_small(int dirfd, const char *rel, char *buf, size_t size)
 	if (fd < 0)
 		return -errno;
 	while ((size_t)used + 1 < size) {
-		n = read(fd, buf + used, size - used - 1);
+		size_t want = size - used - 1;
+
+		n = read(fd, buf + used, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -183,9 +190,9 @@ static ssize_t read_small(int dirfd, const char *rel, char *buf, size_t size)
 			close(fd);
 			return n;
 		}
-		if (n == 0)
-			break;
 		used += n;
+		if ((size_t)n < want)
+			break;
 	}
 	buf[used] = '\0';
 	close(fd);
@@ -213,7 +220,9 @@ static ssize_t read_grow(int dirfd, const char *rel, char **buf, size_t *cap)
 			*buf = bigger;
 			*cap = ncap;
 		}
-		n = read(fd, *buf + used, *cap - used - 1);
+		size_t want = *cap - used - 1;
+
+		n = read(fd, *buf + used, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -221,9 +230,9 @@ static ssize_t read_grow(int dirfd, const char *rel, char **buf, size_t *cap)
 			close(fd);
 			return n;
 		}
-		if (n == 0)
-			break;
 		used += n;
+		if ((size_t)n < want) /* the end, as in read_small */
+			break;
 	}
 	(*buf)[used] = '\0';
 	close(fd);
@@ -248,6 +257,8 @@ static json_t *cmdline_json(char *buf, size_t len)
 }
 
 /* --- ps ------------------------------------------------------------------------------ */
+
+#define PROC_TASK_COMM_LEN 16 /* the kernel's TASK_COMM_LEN, NUL included */
 
 struct ps_ctx {
 	const struct ps_filter *filter;
@@ -278,6 +289,30 @@ static int ps_euid(struct ps_ctx *c, const char *dir, uid_t *euid)
 	if (n < 0)
 		return (int)n;
 	return n ? process_status_euid(buf, euid) : -ESRCH;
+}
+
+/*
+ * Whether the executable's file name is @want, for a comm the kernel cut to 15 bytes that
+ * @want starts with: the one case where comm and argv[0] (which a process may rewrite)
+ * can both miss. Only then is exe read, since that needs ptrace access.
+ */
+static bool ps_exe_matches(struct ps_ctx *c, pid_t pid, const char *want, const char *comm)
+{
+	char rel[32], exe[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	if (strlen(comm) != PROC_TASK_COMM_LEN - 1 || strncmp(want, comm, PROC_TASK_COMM_LEN - 1))
+		return false;
+	snprintf(rel, sizeof(rel), "%d/exe", pid);
+	n = readlinkat(c->procfd, rel, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+		exe[n - 10] = '\0';
+	base = strrchr(exe, '/');
+	return !strcmp(base ? base + 1 : exe, want);
 }
 
 /* One summary object, or 1 (*out NULL) when the filter leaves it out or it is gone. */
@@ -314,7 +349,8 @@ static int ps_one(struct ps_ctx *c, pid_t pid, json_t **out)
 		size_t argv0_len = strnlen(c->cmdline, clen);
 
 		if (!process_name_matches(c->filter->name, st.comm, clen ? c->cmdline : NULL,
-					  argv0_len))
+					  argv0_len) &&
+		    !ps_exe_matches(c, pid, c->filter->name, st.comm))
 			return 1;
 	}
 	user_name = user_cache__name(&c->users, euid);
@@ -497,8 +533,8 @@ static void detail_fds(struct detail *d)
 {
 	char path[64], link[PATH_MAX], target[PATH_MAX + 1];
 	json_t *files = NULL;
-	int *fds = NULL;
-	size_t n = 0, cap = 0;
+	int *fds = NULL, link_err = 0;
+	size_t n = 0, cap = 0, closed = 0;
 	struct dirent *de;
 	DIR *dir;
 
@@ -529,19 +565,31 @@ static void detail_fds(struct detail *d)
 		}
 		fds[n++] = (int)fd;
 	}
-	qsort(fds, n, sizeof(*fds), cmp_fd);
+	if (n)
+		qsort(fds, n, sizeof(*fds), cmp_fd);
 	files = json_array();
 	for (size_t i = 0; i < n; i++) {
 		ssize_t len;
 
 		snprintf(link, sizeof(link), "/proc/%d/fd/%d", d->pid, fds[i]);
 		len = readlink(link, target, sizeof(target) - 1);
-		if (len < 0)
-			continue; /* closed since the listing */
-		json_array_append_new(files, json_string_bytes(target, (size_t)len));
+		if (len >= 0) {
+			json_array_append_new(files, json_string_bytes(target, (size_t)len));
+		} else if (errno == ENOENT) {
+			closed++; /* closed since the listing */
+		} else if (!link_err) {
+			/* The listing can be allowed while the links are not (an LSM, or the
+			 * process changed credentials in between). */
+			link_err = -errno;
+		}
 	}
-	json_set(d->j, "handle_count", json_integer((json_int_t)json_array_size(files)));
-	json_set(d->j, "open_file_handles", files);
+	json_set(d->j, "handle_count", json_integer((json_int_t)(n - closed)));
+	if (link_err) {
+		field_failed(d, "open_file_handles", link_err);
+		json_decref(files);
+	} else {
+		json_set(d->j, "open_file_handles", files);
+	}
 cleanup:
 	free(fds);
 	closedir(dir);

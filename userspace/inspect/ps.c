@@ -32,8 +32,9 @@ static void put_safe(const char *s, int width)
 /* --- ps ------------------------------------------------------------------------------ */
 
 static const struct argp_option ps_options[] = {
-	{ "name", OPT_NAME, "NAME", 0, "Only processes named NAME: their comm or the last "
-	  "component of argv[0], compared exactly", 0 },
+	{ "name", OPT_NAME, "NAME", 0, "Only processes named NAME: their comm, the last "
+	  "component of argv[0], or (when comm is cut to 15 bytes) of the executable, "
+	  "compared exactly", 0 },
 	{ "user", OPT_USER, "USER", 0, "Only processes whose effective user is USER (a name "
 	  "or a numeric uid)", 0 },
 	{},
