@@ -318,3 +318,30 @@ def test_dlopened_library_through_loader_symlinks(td, target, tmp_path):
     assert any(l.endswith("/libm.so.6") for l in libs), out[-3000:]
     assert all(l.startswith(str(root) + "/") for l in libs), libs
     assert "Could not load shared library symbols" not in out, out[-3000:]
+
+
+def test_executable_only_visible_in_the_targets_mount_namespace(td, tmp_path):
+    """The target runs from a tmpfs mounted in its own mount namespace: the path in its
+    maps does not exist in ours, map_files still has the file."""
+    ns_dir = tmp_path / "ns"
+    ns_dir.mkdir()
+    script = f"mount -t tmpfs none {ns_dir} && cp {EXE} {ns_dir}/ && exec {ns_dir}/dumptarget 2 4"
+    p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                         stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert p.stdout.readline().startswith("ready")
+        assert os.listdir(ns_dir) == []  # not in our namespace
+        r = td("dump", p.pid, "-o", tmp_path / "n.zip", "--bundle", "zip")
+        assert r.rc == 0, r
+        assert r.jq(".bundle.skipped") == 0
+        root = extract(tmp_path / "n.zip", ["unzip", "-q"], tmp_path / "x")
+        meta = json.loads((root / "metadata.json").read_text())
+        exe = [f for f in meta["bundle"]["files"] if f["path"] == f"{ns_dir}/dumptarget"]
+        assert exe and exe[0]["source"] == "map_files" and not exe[0]["deleted"], meta
+        assert (root / exe[0]["archive_path"]).read_bytes() == EXE.read_bytes()
+        out = gdb_sysroot(root, root / exe[0]["archive_path"], root / meta["bundle"]["core"],
+                          "thread apply all bt")
+        check_backtraces(out, 2)
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
