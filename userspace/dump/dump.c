@@ -46,7 +46,7 @@ static const struct argp_option dump_options[] = {
 	{ "bundle", OPT_BUNDLE, "zip|tar", 0, "One archive with the core, the executable, every "
 	  "mapped library and metadata.json, to debug on another machine (docs/bundle.md)" },
 	{ "compress", OPT_COMPRESS, "zstd", 0, "Compress (multi-threaded): NAME.core.zst, or "
-	  "with --bundle tar a .tar.zst; a zip is always deflated" },
+	  "with --bundle tar a .tar.zst; not with zip (docs/bundle.md)" },
 	{},
 };
 
@@ -61,7 +61,7 @@ static const char dump_doc[] =
 	"  tracedump dump 1234 --filter 0x3f | jq -r .path | xargs gdb -batch -ex bt ./app\n"
 	"  tracedump dump 1234 --bundle zip -o /var/crash/   # core + exe + libraries\n"
 	"  tracedump dump 1234 --bundle tar --compress zstd | jq .bundle\n"
-	"  tracedump dump 1234 --compress zstd | jq -r .path   # ...core.zst; zstd -d it\n"
+	"  tracedump dump 1234 --compress zstd | jq -r .path   # zstd -d opens it\n"
 	"Default name: <name>_manual_<YYYY-MM-DD_HH-MM-SS>.<pid>.core (UTC); .core.zst, "
 	".zip, .tar or .tar.zst with --compress and --bundle. A FILE given is kept as is.\n"
 	"Exit status: 0 ok, 1 failed (I/O, no space, interrupted, the process exited during "
