@@ -315,7 +315,7 @@ static int write_header(struct bundle *b, struct archive_entry *e, const char *w
 {
 	if (b->failed)
 		return b->out_err ?: -ECANCELED;
-	if (archive_write_header(b->a, e) != ARCHIVE_OK)
+	if (archive_write_header(b->a, e) < ARCHIVE_WARN)
 		return archive_fail(b, what);
 	return 0;
 }
@@ -352,7 +352,7 @@ static int add_memory_entry(struct bundle *b, const char *apath, const void *buf
 	archive_entry_free(e);
 	if (!err)
 		err = write_data(b, buf, len);
-	if (!err && archive_write_finish_entry(b->a) != ARCHIVE_OK)
+	if (!err && archive_write_finish_entry(b->a) < ARCHIVE_WARN)
 		err = archive_fail(b, apath);
 	return err;
 }
@@ -433,7 +433,7 @@ static int add_fd(struct bundle *b, int fd, const struct stat *st, const char *a
 			goto cleanup;
 		off += n;
 	}
-	if (archive_write_finish_entry(b->a) != ARCHIVE_OK) {
+	if (archive_write_finish_entry(b->a) < ARCHIVE_WARN) {
 		err = archive_fail(b, apath);
 		goto cleanup;
 	}
@@ -1122,7 +1122,7 @@ static int core_finish(struct core_sink *s)
 			  (unsigned long long)s->offset, (unsigned long long)s->size_hint);
 		return core_failed(c, -EIO);
 	}
-	if (archive_write_finish_entry(b->a) != ARCHIVE_OK)
+	if (archive_write_finish_entry(b->a) < ARCHIVE_WARN)
 		return core_failed(c, archive_fail(b, c->name));
 	c->finished = true;
 	clock_gettime(CLOCK_MONOTONIC, &end);
@@ -1272,7 +1272,7 @@ int bundle__finish(struct bundle *b, json_t *metadata)
 		err = add_memory_entry(b, "metadata.json", meta, strlen(meta), 0644);
 	if (err)
 		goto fail;
-	if (archive_write_close(b->a) != ARCHIVE_OK) {
+	if (archive_write_close(b->a) < ARCHIVE_WARN) {
 		err = archive_fail(b, "cannot complete the archive");
 		goto fail;
 	}
