@@ -437,6 +437,8 @@ static void test_process_files(void **state)
 	s->size_hint = 1;
 	assert_int_equal(core_sink__write(s, "\x00", 1), 0);
 	assert_int_equal(s->finish(s), 0);
+	/* A second pass after the core finds nothing new and skips nothing. */
+	assert_int_equal(bundle__add_process_files(b, getpid()), 0);
 	meta = json_object();
 	assert_int_equal(bundle__finish(b, meta), 0);
 	assert_int_equal(json_array_size(json_object_get(json_object_get(meta, "bundle"),
@@ -446,6 +448,9 @@ static void test_process_files(void **state)
 	bundle__free(b);
 
 	read_back(path_in_dir("self.tar"), &ra, 0);
+	for (int i = 0; i < ra.n; i++)
+		for (int j = i + 1; j < ra.n; j++)
+			assert_string_not_equal(ra.e[i].name, ra.e[j].name);
 	e = find(&ra, exe + 1);
 	assert_non_null(e);
 	assert_int_equal(e->type, AE_IFREG);

@@ -39,6 +39,7 @@ struct stored {
 	char *apath; /* archive path, relative */
 	dev_t dev;
 	ino_t ino;
+	uint64_t map_inode; /* as /proc/PID/maps says, to know it again in a later pass */
 };
 
 struct bundle {
@@ -307,6 +308,13 @@ static int use_name(struct bundle *b, const char *apath)
 
 static void skip(struct bundle *b, const char *path, const char *reason)
 {
+	size_t i;
+	json_t *s;
+
+	/* Once per path, though a later pass meets it again. */
+	json_array_foreach(b->skipped, i, s)
+		if (!strcmp(json_string_value(json_object_get(s, "path")) ?: "", path))
+			return;
 	json_array_append_new(b->skipped, json_pack("{s:o, s:s}", "path", json_string_cstr(path),
 						     "reason", reason));
 }
@@ -528,7 +536,8 @@ static const struct stored *find_stored(struct bundle *b, dev_t dev, ino_t ino)
 	return NULL;
 }
 
-static int remember(struct bundle *b, const char *apath, dev_t dev, ino_t ino)
+static int remember(struct bundle *b, const char *apath, dev_t dev, ino_t ino,
+		    uint64_t map_inode)
 {
 	if (b->nstored == b->capstored) {
 		size_t cap = b->capstored ? 2 * b->capstored : 32;
@@ -544,6 +553,7 @@ static int remember(struct bundle *b, const char *apath, dev_t dev, ino_t ino)
 		return -ENOMEM;
 	b->stored[b->nstored].dev = dev;
 	b->stored[b->nstored].ino = ino;
+	b->stored[b->nstored].map_inode = map_inode;
 	b->nstored++;
 	return 0;
 }
@@ -603,8 +613,12 @@ static int add_mapped(struct bundle *b, pid_t pid, const struct proc_map *m)
 		return 0;
 	}
 	if (name_used(b, apath)) {
-		/* Same path, another inode: a library replaced on disk and mapped in both
-		 * versions. The first mapped keeps the name. */
+		/* Stored by an earlier pass: nothing to do. Same path, another inode: a
+		 * library replaced on disk and mapped in both versions; the first mapped
+		 * keeps the name. */
+		for (size_t i = 0; i < b->nstored; i++)
+			if (!strcmp(b->stored[i].apath, apath) && b->stored[i].map_inode == m->inode)
+				return 0;
 		skip(b, m->path, "another file of the same path is already stored");
 		return 0;
 	}
@@ -621,7 +635,7 @@ static int add_mapped(struct bundle *b, pid_t pid, const struct proc_map *m)
 	}
 	err = add_fd(b, fd, &st, apath, m->path, source, m->deleted);
 	if (!err)
-		err = remember(b, apath, st.st_dev, st.st_ino);
+		err = remember(b, apath, st.st_dev, st.st_ino, m->inode);
 	close(fd);
 	return err;
 }
@@ -982,7 +996,7 @@ int bundle__add_process_files(struct bundle *b, pid_t pid)
 	for (size_t i = 0; i < l.n && !err; i++)
 		if (strcmp(l.v[i].path, exe))
 			err = add_mapped(b, pid, &l.v[i]);
-	if (!err && exe[0] == '/' && name_used(b, exe + 1)) {
+	if (!err && !b->exe_apath && exe[0] == '/' && name_used(b, exe + 1)) {
 		b->exe_apath = strdup(exe + 1);
 		if (!b->exe_apath)
 			err = -ENOMEM;

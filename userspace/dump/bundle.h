@@ -71,7 +71,8 @@ int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle
  * Stores the executable of @pid and every file it maps executable, the loader's
  * symlinks to them, and the build-id links. A file that cannot be read is skipped and
  * listed in metadata ("skipped"), not an error; -errno for an archive write failure or
- * when @pid is gone (-ESRCH).
+ * when @pid is gone (-ESRCH). Call it again after the core (files are allowed after
+ * it) to catch what the process loaded during the dump: what is stored stays.
  */
 int bundle__add_process_files(struct bundle *b, pid_t pid);
 

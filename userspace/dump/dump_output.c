@@ -185,6 +185,14 @@ int dump_output__finish(struct dump_output *d, json_t *result, char *why, size_t
 	if (!d->bundle)
 		return 0;
 
+	/* What the process loaded between the first pass and the freeze (a dlopen). A
+	 * process that exited since then is no failure: its core is complete. */
+	err = bundle__add_process_files(d->bundle, d->pid);
+	if (err && err != -ESRCH && err != -ENOENT) {
+		snprintf(why, why_len, "%s", bundle__error(d->bundle));
+		return err;
+	}
+
 	options = json_pack("{s:O?, s:O?, s:s?, s:s?, s:b}", "type",
 			    json_object_get(result, "type"), "filter",
 			    json_object_get(result, "filter"), "bundle", bundle_name(d->o.bundle),
