@@ -100,6 +100,7 @@ static int compress(struct sink_zstd *z, const void *buf, size_t len, ZSTD_EndDi
 		if (ZSTD_isError(left)) {
 			err = ZSTD_getErrorCode(left) == ZSTD_error_memory_allocation ? -ENOMEM
 										   : -EIO;
+			snprintf(z->sink.why, sizeof(z->sink.why), "zstd: %s", ZSTD_getErrorName(left));
 			goto fail;
 		}
 		if (ob.pos == ob.size || (mode == ZSTD_e_end && ob.pos)) {
