@@ -103,13 +103,9 @@ static int open_bundle(struct dump_output *d, const char *path, const char *core
 		d->process = NULL;
 	/* Copying the files does not need the target stopped: do it before the freeze. */
 	err = bundle__add_process_files(d->bundle, d->pid);
-	if (err) {
-		if (err == -ENOENT || err == -ESRCH) {
-			snprintf(why, why_len, "no process %d", d->pid);
-			err = -ESRCH;
-		} else {
-			snprintf(why, why_len, "%s", bundle__error(d->bundle));
-		}
+	/* No process, a zombie, a kernel thread: the dumper says which, in its words. */
+	if (err && err != -ENOENT && err != -ESRCH) {
+		snprintf(why, why_len, "%s", bundle__error(d->bundle));
 		return err;
 	}
 	err = bundle__core_sink(d->bundle, core_name, sink);
