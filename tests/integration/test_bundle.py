@@ -350,3 +350,25 @@ def test_executable_only_visible_in_the_targets_mount_namespace(td, tmp_path):
     finally:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
+
+
+def test_zombie_bundle_says_zombie(td, tmp_path):
+    parent = subprocess.Popen(["sh", "-c", "sleep 0 & exec sleep 30"], start_new_session=True)
+    try:
+        zombie = None
+        deadline = time.time() + 10
+        while time.time() < deadline and zombie is None:
+            kids = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+            for k in kids:
+                stat = Path(f"/proc/{k}/stat").read_text()
+                if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                    zombie = int(k)
+            time.sleep(0.01)
+        assert zombie, "no zombie appeared"
+        r = td("dump", zombie, "-o", tmp_path, "--bundle", "tar")
+        assert r.rc == 3, r
+        assert "zombie" in r.error()["error"]
+        assert os.listdir(tmp_path) == []
+    finally:
+        parent.kill()
+        parent.wait()
