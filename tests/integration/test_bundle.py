@@ -372,3 +372,26 @@ def test_zombie_bundle_says_zombie(td, tmp_path):
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_deleted_library_is_stored_and_found(td, target, tmp_path):
+    """libz is dlopen()ed from a folder that is then removed (an upgrade replaced it)."""
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    real = Path("/lib/x86_64-linux-gnu/libz.so.1").resolve()
+    shutil.copy(real, libdir / "libz.so.1")
+    t = target("modlib", env={**os.environ, "LD_LIBRARY_PATH": str(libdir)})
+    assert f"{libdir}/libz.so.1 (deleted)" not in Path(f"/proc/{t.pid}/maps").read_text()
+    shutil.rmtree(libdir)
+    assert f"{libdir}/libz.so.1 (deleted)" in Path(f"/proc/{t.pid}/maps").read_text()
+    r = td("dump", t.pid, "-o", tmp_path / "d.tar", "--bundle", "tar")
+    assert r.rc == 0, r
+    assert r.jq(".bundle.skipped") == 0, r
+    root = extract(tmp_path / "d.tar", ["bsdtar", "-xf"], tmp_path / "x")
+    meta = json.loads((root / "metadata.json").read_text())
+    z = [f for f in meta["bundle"]["files"] if f["path"] == f"{libdir}/libz.so.1"]
+    assert z and z[0]["deleted"] and z[0]["source"] == "map_files", meta["bundle"]["files"]
+    assert (root / z[0]["archive_path"]).read_bytes() == real.read_bytes()
+    out = gdb_sysroot(root, root / r.jq(".bundle.executable"), root / r.jq(".bundle.core"),
+                      "info sharedlibrary")
+    assert f"{root}{libdir}/libz.so.1" in shared_libraries(out), out[-3000:]

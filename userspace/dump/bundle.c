@@ -48,7 +48,8 @@ struct bundle {
 	struct core_sink *file; /* the file sink itself */
 	struct bundle_opts opts;
 	char error[512];
-	int out_err; /* -errno the write callback saw */
+	int out_err;   /* -errno the write callback saw */
+	int write_err; /* -errno of the last failed archive call: the archive is broken */
 	bool failed, closed, finished; /* failed: aborted, nothing more is written */
 
 	struct bundle_core core;
@@ -92,6 +93,7 @@ static int archive_fail(struct bundle *b, const char *what)
 
 	if (err >= 0)
 		err = -EIO;
+	b->write_err = err;
 	if (b->out_err && b->out->why[0])
 		set_error(b, "%s: %s", what, b->out->why);
 	else
@@ -939,9 +941,14 @@ static int add_loader_names(struct bundle *b, pid_t pid)
 	if (err) /* static, 32-bit, or not started yet: the maps paths are all there is */
 		return 0;
 	for (size_t i = 0; i < n && !err; i++) {
-		int r = mirror_symlinks(b, pid, names[i], resolved, sizeof(resolved));
+		int r;
 
-		if (r == -ENOMEM || (r && b->failed)) {
+		/* The loader's name is the maps path (no symlink on the way): stored as is,
+		 * deleted files included. */
+		if (name_used(b, names[i] + 1))
+			continue;
+		r = mirror_symlinks(b, pid, names[i], resolved, sizeof(resolved));
+		if (r == -ENOMEM || (r && (b->failed || b->write_err))) {
 			err = r;
 		} else if (r) {
 			char reason[128];
