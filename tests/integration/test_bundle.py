@@ -395,3 +395,23 @@ def test_deleted_library_is_stored_and_found(td, target, tmp_path):
     out = gdb_sysroot(root, root / r.jq(".bundle.executable"), root / r.jq(".bundle.core"),
                       "info sharedlibrary")
     assert f"{root}{libdir}/libz.so.1" in shared_libraries(out), out[-3000:]
+
+
+def test_zip64_core_over_4gib(td, target, tmp_path):
+    """5 GiB of untouched memory: a core entry over 4 GiB, and entries after it at
+    offsets over 4 GiB; Debian's unzip reads both from the ZIP64 records. (The
+    unit test reads such an entry back whole with its CRC; unzip -t takes a minute.)"""
+    t = target("dumptarget", 1, 1, 5)
+    r = td("dump", t.pid, "-o", tmp_path / "big.zip", "--bundle", "zip")
+    assert r.rc == 0, r
+    res = r.jq()
+    archive = tmp_path / "big.zip"
+    assert res["core_size"] > 5 << 30
+    assert archive.stat().st_blocks * 512 < 64 << 20
+    info = subprocess.run(["unzip", "-Z", "-v", str(archive)], capture_output=True,
+                          text=True).stdout
+    assert re.search(rf"uncompressed size:\s+{res['core_size']} bytes", info), info[-3000:]
+    meta = subprocess.run(["unzip", "-p", str(archive), "metadata.json"], capture_output=True,
+                          text=True)
+    assert meta.returncode == 0, meta.stderr
+    assert json.loads(meta.stdout)["dump"]["result"]["core_size"] == res["core_size"]
