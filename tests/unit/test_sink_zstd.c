@@ -249,6 +249,36 @@ static void test_destination_error(void **state)
 	free(buf);
 }
 
+static int refuse_begin(struct core_sink *s, uint64_t size, uint64_t estimate)
+{
+	snprintf(s->why, sizeof(s->why), "no room (asked for %llu)", (unsigned long long)estimate);
+	return -ENOSPC;
+}
+
+/* begin(): the compressed size is unknown, the destination is asked for nothing more
+ * than some room; its refusal and its words come back. */
+static void test_begin_forwards(void **state)
+{
+	struct mem_sink *m = mem_sink_new(NULL);
+	struct core_sink *s;
+
+	assert_int_equal(sink_zstd__open(&m->sink, NULL, &s), 0);
+	assert_int_equal(core_sink__begin(s, 1000, 900), 0); /* no begin in the destination */
+	assert_int_equal(s->size_hint, 1000);
+	s->abort(s);
+	s->free(s);
+
+	m = mem_sink_new(NULL);
+	m->sink.begin = refuse_begin;
+	assert_int_equal(sink_zstd__open(&m->sink, NULL, &s), 0);
+	assert_int_equal(core_sink__begin(s, 1000, 900), -ENOSPC);
+	assert_string_equal(s->why, "no room (asked for 0)");
+	assert_int_equal(core_sink__write(s, "x", 1), -ENOSPC); /* sticky */
+	s->abort(s);
+	assert_int_equal(m->aborted, 1);
+	s->free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_many_zeros),
 		cmocka_unit_test(test_size_hint_enforced),
 		cmocka_unit_test(test_destination_error),
+		cmocka_unit_test(test_begin_forwards),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
