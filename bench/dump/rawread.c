@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The raw limit of a dump: copy every private writable anonymous mapping of PID with
- * process_vm_readv in 8 MiB batches to OUT (/dev/null or a file), nothing else: no
+ * process_vm_readv in 1 MiB batches to OUT (/dev/null or a file), nothing else: no
  * freeze, no ELF, no zero detection. Prints "<bytes> <seconds>".
  * Usage: rawread PID OUT
  */
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (8 << 20)
+#define CHUNK (1 << 20)
 
 static double now(void)
 {

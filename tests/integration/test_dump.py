@@ -107,18 +107,26 @@ def test_default_core_opens_in_gdb_with_threads_globals_heap(td, target, tmp_pat
     assert res["bytes_written"] <= res["core_size"] == core.stat().st_size
     assert res["memory_bytes"] >= 16 << 20
     assert r.jq(".pause_ms > 0 and .duration_ms >= .pause_ms") is True
+    assert r.jq(".timings_ms | keys") == ["capture", "finish", "freeze", "plan", "write"]
+    assert r.jq("([.timings_ms[]] | add) <= .duration_ms + 0.01") is True
     assert r.jq('[.build_ids[] | select(.file_name | endswith("/dumptarget"))] | length') == 1
     assert r.jq('all(.build_ids[]; .build_id | test("^[0-9a-f]{40}$"))') is True
     assert oct(core.stat().st_mode & 0o777) == "0o600"
+    # 16 MiB of pages that were written then zeroed are read, found zero, left holes.
+    assert res["zero_bytes"] >= 16 << 20
+    assert res["bytes_written"] <= res["memory_bytes"] - (16 << 20)
+    assert core.stat().st_blocks * 512 <= res["bytes_written"] + (1 << 20)
     assert_running_free(t, ticks)
 
     out = gdb(core, "thread apply all bt", "print/x dump_marker", "print dump_text",
-              "print/x heap_block[12345]", "print/x heap_block[2097151]")
+              "print/x heap_block[12345]", "print/x heap_block[2097151]",
+              "print zero_block[4096*100]")
     check_backtraces(out, 4)
     assert f"$1 = {MARKER:#x}" in out
     assert '$2 = "tracedump-dump-marker"' in out
     assert f"$3 = {HEAP_PATTERN ^ 12345:#x}" in out
     assert f"$4 = {HEAP_PATTERN ^ 2097151:#x}" in out
+    assert "$5 = 0 '\\000'" in out  # a hole reads as zeros
     assert "terminated with signal" not in out
 
 
@@ -470,3 +478,49 @@ def test_progress_bar_only_on_a_terminal(target, tmp_path):
     assert p.returncode == 0
     assert jq(p.stdout, ".path") == str(tmp_path / "p.core")  # stdout stays pure JSON
     assert b"\rdump [" in err and b"100%" in err, err
+
+
+def test_spinning_threads(td, target, tmp_path):
+    # Always-runnable threads on 2 CPUs: each must still be stopped and released.
+    t = start(target, 6, 1, 0, "spin")
+    core = tmp_path / "spin.core"
+    r = dump(td, t.pid, "-o", core)
+    assert r.rc == 0, r
+    assert r.jq(".threads") == 7
+    out = gdb(core, "thread apply all bt")
+    assert len(re.findall(r"\bdump_worker_spin \(", out)) == 6, out[-3000:]
+    assert_running_free(t, t.ticks)
+
+
+def test_threads_appearing_during_freeze(td, target, tmp_path):
+    # A thread creates and joins threads without pause while the dump freezes.
+    t = start(target, 2, 1, 0, "churn")
+    for i in range(5):
+        core = tmp_path / f"churn{i}.core"
+        r = dump(td, t.pid, "-o", core)
+        assert r.rc == 0, r
+        out = gdb(core, "thread apply all bt")
+        assert len(re.findall(r"\bdump_worker_level2 \(", out)) == 2, out[-3000:]
+        assert "churn_main" in out, out[-3000:]
+        core.unlink()
+    assert_running_free(t, t.ticks)
+
+
+def test_leader_exited_process(td, target, tmp_path):
+    # main() called pthread_exit: the leader is a zombie, its threads run on; like
+    # the kernel, the core has the live threads, read through one of them.
+    t = start(target, 2, 4, 0, "leaderexit")
+    deadline = time.time() + 10
+    while status(t.pid)["State"][0] != "Z" and time.time() < deadline:
+        time.sleep(0.01)
+    assert status(t.pid)["State"][0] == "Z"
+    core = tmp_path / "lx.core"
+    r = dump(td, t.pid, "-o", core)
+    assert r.rc == 0, r
+    assert r.jq(".threads") == 3  # two workers and the ticker
+    out = gdb(core, "thread apply all bt", "print/x heap_block[3]")
+    assert len(re.findall(r"\bdump_worker_level2 \(", out)) == 2, out[-3000:]
+    assert re.search(r"\bmain_tick_loop \(\)", out) and "ticker_main" in out, out[-3000:]
+    assert f"{HEAP_PATTERN ^ 3:#x}" in out
+    assert t.ticks.advance()
+    assert status(t.pid)["TracerPid"] == "0"

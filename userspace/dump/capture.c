@@ -278,7 +278,7 @@ static void take_process(pid_t pid, struct capture *cap)
 	{
 		char link[64];
 
-		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		snprintf(link, sizeof(link), "/proc/%d/exe", cap->mem_pid);
 		n = readlink(link, cap->exe, sizeof(cap->exe) - 1);
 		cap->exe[n > 0 ? n : 0] = 0;
 	}
@@ -296,8 +296,11 @@ int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < fz->count; i++) {
-		if (fz->threads[i].gone)
+		if (fz->threads[i].gone) {
+			if (fz->threads[i].tid == fz->pid)
+				cap->zombie_leader = true;
 			continue;
+		}
 		err = take_thread(fz->pid, fz->threads[i].tid, &cap->threads[cap->thread_count]);
 		if (err == -ENOMEM) {
 			snprintf(why, why_len, "out of memory");
@@ -316,13 +319,14 @@ int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_
 		snprintf(why, why_len, "process %d exited", fz->pid);
 		return -ESRCH;
 	}
+	cap->mem_pid = cap->zombie_leader ? cap->threads[0].tid : fz->pid;
 	take_process(fz->pid, cap);
-	err = procfs_read(fz->pid, -1, "auxv", (char **)&cap->auxv, &cap->auxv_len);
+	err = procfs_read(cap->mem_pid, -1, "auxv", (char **)&cap->auxv, &cap->auxv_len);
 	if (err) {
 		snprintf(why, why_len, "failed to read /proc/%d/auxv: %s", fz->pid, strerror(-err));
 		return err == -ENOENT ? -ESRCH : err;
 	}
-	err = capture__read_maps(fz->pid, cap);
+	err = capture__read_maps(cap->mem_pid, cap);
 	if (err) {
 		snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", fz->pid, strerror(-err));
 		return err == -ENOENT ? -ESRCH : err;

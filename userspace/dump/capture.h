@@ -62,6 +62,9 @@ struct capture_map {
 
 struct capture {
 	pid_t pid, ns_pid;
+	/* Where the memory and mappings are read: the leader, or the first live thread
+	 * when the leader has exited (pthread_exit) and its /proc/PID/mem is gone. */
+	pid_t mem_pid;
 	struct capture_thread *threads; /* the kernel's order, leader first */
 	size_t thread_count;
 	struct capture_map *maps;

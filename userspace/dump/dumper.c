@@ -84,14 +84,10 @@ static int check_target(pid_t pid, char *why, size_t why_len)
 			 st.tgid);
 		return -EINVAL;
 	}
-	if (st.state == 'Z' && st.threads > 1) {
-		/* The leader called pthread_exit: its mm is gone, so are /proc/PID/mem and
-		 * process_vm_readv through PID. */
-		snprintf(why, why_len, "the main thread of process %d has exited while %lld "
-			 "other threads run on: such a process cannot be dumped yet", pid,
-			 (long long)st.threads - 1);
-		return -EOPNOTSUPP;
-	}
+	/* A zombie leader whose threads run on (it called pthread_exit) is dumped from
+	 * its live threads, as the kernel would. */
+	if (st.state == 'Z' && st.threads > 1)
+		return 0;
 	if (st.state == 'Z' && !st.has_vm) {
 		snprintf(why, why_len, "process %d is a zombie: it has exited (its parent %d has "
 			 "not reaped it), there is no memory left to dump", pid, st.ppid);
@@ -129,7 +125,7 @@ static json_t *build_ids(const struct capture *cap)
 			continue;
 		/* map_files reaches deleted and other-namespace files; the path is the
 		 * fallback once the target is gone. */
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", cap->pid,
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", cap->mem_pid,
 			 (unsigned long long)m->start, (unsigned long long)m->end);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
@@ -157,7 +153,7 @@ static void release_target(void *fz)
 int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **result,
 		char *why, size_t why_len)
 {
-	uint64_t t0 = monotonic_ns();
+	uint64_t t0 = monotonic_ns(), t_frozen = 0, t_captured = 0, t_planned = 0, t_written = 0;
 	struct freeze fz = {};
 	struct capture cap = {};
 	struct dump_plan plan = {};
@@ -201,12 +197,14 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
 	if (err)
 		goto fail;
+	t_frozen = monotonic_ns();
 	err = capture__take(&fz, &cap, why, why_len);
 	if (err)
 		goto fail;
 
 	/* Plan the memory and the notes, then write. */
-	err = memory__plan(o->pid, &cap, mode, filter, &plan);
+	t_captured = monotonic_ns();
+	err = memory__plan(cap.mem_pid, &cap, mode, filter, &plan);
 	if (err) {
 		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
 		goto fail;
@@ -221,24 +219,28 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 		snprintf(why, why_len, "too many mappings (%zu) for an ELF core", plan.seg_count);
 		goto fail;
 	}
+	t_planned = monotonic_ns();
 	copy.total = layout.size;
 	copy.read_done = release_target;
 	copy.read_done_ctx = &fz;
-	err = core__write(&plan, &notes, &layout, o->pid, sink, &copy, &stats, why, why_len);
+	err = core__write(&plan, &notes, &layout, cap.mem_pid, sink, &copy, &stats, why, why_len);
 	if (err)
 		goto fail;
 	freeze__release(&fz);
 	if (o->progress)
 		o->progress(sink->offset, layout.size, o->progress_ctx);
 
+	t_written = monotonic_ns();
 	err = sink->finish(sink);
 	if (err) {
 		snprintf(why, why_len, "%s", sink->why[0] ? sink->why : strerror(-err));
 		goto fail;
 	}
 	if (result) {
+		uint64_t t_end = monotonic_ns();
+
 		*result = json_pack(
-			"{s:i, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:f, s:f, s:o}",
+			"{s:i, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:f, s:f, s:o, s:o}",
 			"pid", o->pid, "type", dumper__type_name(o->type), "filter",
 			filter_hex[0] ? json_string(filter_hex) : json_null(), "bytes_written",
 			(json_int_t)sink->bytes_out, "core_size", (json_int_t)layout.size,
@@ -246,8 +248,13 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 			(json_int_t)(plan.data_bytes - plan.read_bytes + stats.zero),
 			"unreadable_bytes", (json_int_t)stats.unreadable, "threads",
 			(int)cap.thread_count, "segments", (json_int_t)plan.seg_count, "pause_ms",
-			(fz.released_ns - fz.frozen_ns) / 1e6, "duration_ms",
-			(monotonic_ns() - t0) / 1e6, "build_ids", build_ids(&cap));
+			(fz.released_ns - fz.frozen_ns) / 1e6, "duration_ms", (t_end - t0) / 1e6,
+			"timings_ms",
+			json_pack("{s:f, s:f, s:f, s:f, s:f}", "freeze", (t_frozen - t0) / 1e6,
+				  "capture", (t_captured - t_frozen) / 1e6, "plan",
+				  (t_planned - t_captured) / 1e6, "write", (t_written - t_planned) / 1e6,
+				  "finish", (t_end - t_written) / 1e6),
+			"build_ids", build_ids(&cap));
 	}
 	err = 0;
 	goto out;

@@ -4,10 +4,14 @@
  * (sink.h) of their choice. The steps, each in its own file:
  *   freeze.c   stop every thread (PTRACE_SEIZE + PTRACE_INTERRUPT), release them
  *   capture.c  registers, process facts and mappings while frozen
- *   memory.c   which memory goes in (coredump_filter rules), and the copy
+ *   memory.c   which memory goes in (coredump_filter rules), the PT_LOAD plan
+ *   memory_copy.c  the copy: a reader thread and this thread writing, overlapped
  *   notes.c    the PT_NOTE segment (NT_PRSTATUS, NT_FILE, ...)
  *   core.c     the ELF core itself: header, program headers, notes, memory
  *   arch_*.c   what differs by CPU architecture
+ * The thread state (struct capture) and the memory source are separate: memory__plan()
+ * and core__write() take the PID to read memory from, so a snapshot (a fork of the
+ * frozen target, issue 7) can be read while the target itself is already released.
  */
 #ifndef TRACEDUMP_DUMPER_H
 #define TRACEDUMP_DUMPER_H

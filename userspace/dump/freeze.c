@@ -2,6 +2,8 @@
 /* Freezing with PTRACE_SEIZE + PTRACE_INTERRUPT; see freeze.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,23 @@ static pid_t tracer_of(pid_t pid, char *name, size_t len)
 	return st.tracer_pid;
 }
 
+/* A thread that is exiting (zombie, dead) or already gone. */
+static bool thread_exiting(pid_t pid, pid_t tid)
+{
+	struct proc_stat st;
+
+	return procfs_read_stat(pid, tid, &st) || st.state == 'Z' || st.state == 'X' ||
+	       st.state == 'x';
+}
+
+/* Threads other than the leader still run (the leader may have called pthread_exit). */
+static bool others_alive(pid_t pid)
+{
+	struct proc_status st;
+
+	return !procfs_read_status(pid, -1, &st) && st.threads > 1;
+}
+
 /* Waits for @t to stop after PTRACE_INTERRUPT. Returns 0, or -ESRCH if it exited. */
 static int wait_stopped(struct frozen_thread *t)
 {
@@ -74,6 +93,27 @@ static int wait_stopped(struct frozen_thread *t)
 	}
 }
 
+static struct frozen_thread *add_entry(struct freeze *fz, pid_t tid)
+{
+	struct frozen_thread *t;
+
+	if (fz->count == fz->cap) {
+		size_t cap = fz->cap ? fz->cap * 2 : 64;
+		void *p = realloc(fz->threads, cap * sizeof(*fz->threads));
+
+		if (!p)
+			return NULL;
+		fz->threads = p;
+		fz->cap = cap;
+	}
+	t = &fz->threads[fz->count++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	return t;
+}
+
+/* Seizes and stops @tid: 1 when it was added frozen, 0 when it is listed as gone
+ * (exited, or an exiting thread the kernel will not attach to), or -errno. */
 static int seize(struct freeze *fz, pid_t tid, char *why, size_t why_len)
 {
 	struct frozen_thread *t;
@@ -81,19 +121,19 @@ static int seize(struct freeze *fz, pid_t tid, char *why, size_t why_len)
 	pid_t tracer;
 	int err;
 
-	if (fz->count == fz->cap) {
-		size_t cap = fz->cap ? fz->cap * 2 : 64;
-		void *p = realloc(fz->threads, cap * sizeof(*fz->threads));
-
-		if (!p)
-			return -ENOMEM;
-		fz->threads = p;
-		fz->cap = cap;
-	}
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
 		err = -errno;
-		if (err == -ESRCH && tid != fz->pid)
-			return 0; /* a thread that just exited */
+		/* A thread that just exited, or is exiting (the kernel refuses to attach);
+		 * a leader that called pthread_exit is a zombie while its threads run on. */
+		if ((err == -ESRCH && tid != fz->pid) ||
+		    (err == -EPERM && thread_exiting(fz->pid, tid) &&
+		     (tid != fz->pid || others_alive(fz->pid)))) {
+			t = add_entry(fz, tid);
+			if (!t)
+				return -ENOMEM;
+			t->gone = 1;
+			return 0;
+		}
 		if (err == -EPERM) {
 			tracer = tracer_of(tid, tname, sizeof(tname));
 			if (tracer) {
@@ -114,17 +154,20 @@ static int seize(struct freeze *fz, pid_t tid, char *why, size_t why_len)
 	}
 	if (!fz->frozen_ns)
 		fz->frozen_ns = monotonic_ns();
-	t = &fz->threads[fz->count++];
-	memset(t, 0, sizeof(*t));
-	t->tid = tid;
+	t = add_entry(fz, tid);
+	if (!t) {
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return -ENOMEM;
+	}
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) || wait_stopped(t)) {
 		t->gone = 1;
 		if (tid == fz->pid) {
 			snprintf(why, why_len, "process %d exited", fz->pid);
 			return -ESRCH;
 		}
+		return 0;
 	}
-	return 0;
+	return 1;
 }
 
 /* One pass over /proc/PID/task in directory (kernel list) order; @added counts new. */
@@ -146,9 +189,9 @@ static int scan(struct freeze *fz, size_t *added, char *why, size_t why_len)
 	/* The leader first, as the kernel lists it, even if its directory entry were not. */
 	if (!fz->count) {
 		err = seize(fz, fz->pid, why, why_len);
-		if (err)
+		if (err < 0)
 			goto out;
-		(*added)++;
+		*added += err;
 	}
 	while ((de = readdir(d))) {
 		char *end;
@@ -157,23 +200,69 @@ static int scan(struct freeze *fz, size_t *added, char *why, size_t why_len)
 		if (*end || tid <= 0 || find(fz, (pid_t)tid))
 			continue;
 		err = seize(fz, (pid_t)tid, why, why_len);
-		if (err)
+		if (err < 0)
 			goto out;
-		(*added)++;
+		*added += err;
 	}
+	err = 0;
 out:
 	closedir(d);
 	return err;
 }
 
+static int freeze_loop(struct freeze *fz, volatile sig_atomic_t *cancel, char *why,
+		       size_t why_len);
+
+/*
+ * With many busy threads on few CPUs, a tracer at normal priority waits its turn
+ * between each PTRACE_INTERRUPT and stop (measured: up to 180 ms for 200 spinning
+ * threads on 2 CPUs, 1.6 ms under SCHED_FIFO). Freezing and releasing run at
+ * SCHED_FIFO 1 when allowed; the copy in between runs at the caller's policy.
+ */
+struct sched_saved {
+	int policy;
+	struct sched_param param;
+	bool changed;
+};
+
+static void sched_boost(struct sched_saved *s)
+{
+	struct sched_param fifo = { .sched_priority = 1 };
+
+	s->changed = false;
+	s->policy = sched_getscheduler(0);
+	if (s->policy < 0 || s->policy == SCHED_FIFO || s->policy == SCHED_RR ||
+	    sched_getparam(0, &s->param))
+		return;
+	s->changed = !sched_setscheduler(0, SCHED_FIFO, &fifo);
+}
+
+static void sched_restore(const struct sched_saved *s)
+{
+	if (s->changed)
+		sched_setscheduler(0, s->policy, &s->param);
+}
+
 int freeze__all(pid_t pid, struct freeze *fz, volatile sig_atomic_t *cancel, char *why,
 		size_t why_len)
 {
-	size_t added;
+	struct sched_saved saved;
 	int err;
 
 	memset(fz, 0, sizeof(*fz));
 	fz->pid = pid;
+	sched_boost(&saved);
+	err = freeze_loop(fz, cancel, why, why_len);
+	sched_restore(&saved);
+	return err;
+}
+
+static int freeze_loop(struct freeze *fz, volatile sig_atomic_t *cancel, char *why,
+		       size_t why_len)
+{
+	size_t added;
+	int err;
+
 	do {
 		if (cancel && *cancel) {
 			snprintf(why, why_len, "interrupted");
@@ -192,6 +281,10 @@ fail:
 
 void freeze__release(struct freeze *fz)
 {
+	struct sched_saved saved;
+
+	if (fz->count)
+		sched_boost(&saved);
 	for (size_t i = 0; i < fz->count; i++) {
 		struct frozen_thread *t = &fz->threads[i];
 		int status;
@@ -202,8 +295,10 @@ void freeze__release(struct freeze *fz)
 		while (waitpid(t->tid, &status, __WALL | WNOHANG) < 0 && errno == EINTR)
 			;
 	}
-	if (fz->count)
+	if (fz->count) {
 		fz->released_ns = monotonic_ns();
+		sched_restore(&saved);
+	}
 	free(fz->threads);
 	fz->threads = NULL;
 	fz->count = fz->cap = 0;
