@@ -301,9 +301,18 @@ int analyze__core(const char *path, const struct analyze_opts *opts, json_t **ou
 	}
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || corenotes__read(elf, &facts)) {
-		err = -ENOEXEC;
-		snprintf(why, why_len, "%s is not an ELF core", path);
+	/* unpack__open saw an ELF core header: a failure now is a cut or damaged file. */
+	if (!elf) {
+		err = -EIO;
+		snprintf(why, why_len, "%s is truncated or damaged: %s", path, elf_errmsg(-1));
+		goto cleanup;
+	}
+	err = corenotes__read(elf, &facts);
+	if (err) {
+		if (err != -ENOMEM)
+			err = -EIO;
+		snprintf(why, why_len, "%s is truncated or damaged: its notes cannot be read",
+			 path);
 		goto cleanup;
 	}
 
