@@ -175,32 +175,89 @@ void stacks__free_raw(struct raw_stacks *rs)
 	rs->count = rs->cap = 0;
 }
 
+/*
+ * Many threads share most of their frames (200 workers in one wait): each distinct
+ * (pc, activation) is symbolized once and its object copied. Open addressing, sized at
+ * twice the frame count so it never fills.
+ */
+struct frame_cache {
+	struct frame_slot {
+		Dwarf_Addr pc;
+		bool activation, used;
+		json_t *frame;
+	} *slots;
+	size_t size;
+};
+
+static json_t *cached_frame(struct frame_cache *c, Dwfl *dwfl, size_t index, Dwarf_Addr pc,
+			    bool activation)
+{
+	size_t h;
+	json_t *f;
+
+	if (!c->slots)
+		return stacks__frame(dwfl, index, pc, activation);
+	h = (size_t)((pc * 0x9e3779b97f4a7c15ULL) >> 17) % c->size;
+	while (c->slots[h].used && (c->slots[h].pc != pc || c->slots[h].activation != activation))
+		h = (h + 1) % c->size;
+	if (!c->slots[h].used) {
+		c->slots[h] = (struct frame_slot){ .pc = pc, .activation = activation, .used = true,
+						   .frame = stacks__frame(dwfl, 0, pc, activation) };
+	}
+	if (!c->slots[h].frame)
+		return NULL;
+	f = json_copy(c->slots[h].frame);
+	if (f)
+		json_object_set_new(f, "index", json_integer((json_int_t)index));
+	return f;
+}
+
 int stacks__symbolize(Dwfl *dwfl, const struct raw_stacks *rs, json_t **threads)
 {
+	struct frame_cache cache = {};
 	json_t *arr = json_array();
+	size_t total = 0;
+	int err = 0;
 
 	*threads = NULL;
 	if (!arr)
 		return -ENOMEM;
+	for (size_t i = 0; i < rs->count; i++)
+		total += rs->threads[i].count;
+	cache.size = 2 * total + 1;
+	cache.slots = calloc(cache.size, sizeof(*cache.slots)); /* NULL: no cache, still right */
 	for (size_t i = 0; i < rs->count; i++) {
 		const struct raw_thread *rt = &rs->threads[i];
 		json_t *t = json_object(), *frames = json_array();
 
 		if (!t || !frames || json_array_append_new(arr, t)) {
 			json_decref(frames);
-			json_decref(arr);
-			return -ENOMEM;
+			err = -ENOMEM;
+			goto out;
 		}
 		json_set(t, "id", json_integer(rt->tid));
-		for (size_t k = 0; k < rt->count; k++)
-			json_array_append_new(frames, stacks__frame(dwfl, k, rt->frames[k].pc,
-								    rt->frames[k].activation));
+		for (size_t k = 0; k < rt->count; k++) {
+			json_t *f = cached_frame(&cache, dwfl, k, rt->frames[k].pc,
+						 rt->frames[k].activation);
+
+			if (!f || json_array_append_new(frames, f)) {
+				json_decref(frames);
+				err = -ENOMEM;
+				goto out;
+			}
+		}
 		json_set(t, "frames", frames);
 		json_set(t, "frames_truncated", json_boolean(rt->truncated));
 		json_set(t, "unwind_error", json_string_cstr(rt->error));
 	}
 	*threads = arr;
-	return 0;
+	arr = NULL;
+out:
+	for (size_t i = 0; cache.slots && i < cache.size; i++)
+		json_decref(cache.slots[i].frame);
+	free(cache.slots);
+	json_decref(arr);
+	return err;
 }
 
 int stacks__unwind(Dwfl *dwfl, size_t max_frames, json_t **threads)
