@@ -324,3 +324,36 @@ def test_bad_inputs(td, tmp_path):
     assert r.rc == 2
     r = td("analyze", "--help")
     assert r.rc == 0 and "Examples" in r.stdout
+
+
+def test_kernel_core_of_a_worker_crash(td, tmp_path):
+    """The kernel's own core. core_pattern is machine-wide: it is not changed here; the
+    test runs when it writes a plain file in the crashing process's folder."""
+    pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip(f"core_pattern is {pattern!r}: cores do not land in the process's folder")
+    import resource
+
+    def unlimited_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY,
+                                                  resource.RLIM_INFINITY))
+
+    p = subprocess.run([str(TARGETS / "crashworker")], cwd=tmp_path, capture_output=True,
+                       timeout=60, preexec_fn=unlimited_core)
+    assert p.returncode == -11
+    cores = [c for c in tmp_path.iterdir() if c.name.startswith(pattern.split("%")[0])]
+    if not cores:
+        pytest.skip(f"the kernel wrote no core (core_pattern {pattern!r})")
+    r = td("analyze", cores[0])
+    assert r.rc == 0, r
+    sig = r.jq(".signal")
+    assert sig["name"] == "SIGSEGV" and sig["fault_address"] == "0x0"
+    assert sig["code_name"] == "SEGV_MAPERR"
+    first = r.jq(".threads[0]")
+    assert first["id"] == sig["thread_id"] and first["crashed"] and not first["is_main_thread"]
+    assert functions(first)[:3] == ["crash_here", "crash_worker_step", "crasher"]
+    assert functions(first)[:3] == gdb_bt(TARGETS / "crashworker", cores[0])[:3]
+    # The kernel writes the dumping thread first and one NT_SIGINFO: only it has a signal.
+    assert r.jq("[.threads[] | select(.signal != null)] | length") == 1
+    assert r.jq(".process.name") == "crashworker"
+    assert r.jq(".thread_count") == 4
