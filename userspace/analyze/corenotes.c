@@ -74,17 +74,25 @@ int corenotes__parse_siginfo(const void *desc, size_t len, struct core_siginfo *
 	return 0;
 }
 
+/* Word @i of a note: descriptors are 4-byte aligned only. */
+static uint64_t word(const void *desc, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)desc + i * sizeof(v), sizeof(v));
+	return v;
+}
+
 int corenotes__parse_file(const void *desc, size_t len, struct core_facts *f)
 {
-	const uint64_t *w = desc;
 	uint64_t count, page;
 	const char *names, *end;
 	size_t header;
 
 	if (len < 2 * sizeof(uint64_t))
 		return -EINVAL;
-	count = w[0];
-	page = w[1];
+	count = word(desc, 0);
+	page = word(desc, 1);
 	if (count > (len / sizeof(uint64_t)) / 3)
 		return -EINVAL;
 	header = (2 + 3 * count) * sizeof(uint64_t);
@@ -106,9 +114,9 @@ int corenotes__parse_file(const void *desc, size_t len, struct core_facts *f)
 
 		if (names >= end && i < count)
 			return -EINVAL; /* fewer names than ranges */
-		cf->start = w[2 + 3 * i];
-		cf->end = w[3 + 3 * i];
-		cf->offset = w[4 + 3 * i] * page;
+		cf->start = word(desc, 2 + 3 * i);
+		cf->end = word(desc, 3 + 3 * i);
+		cf->offset = word(desc, 4 + 3 * i) * page;
 		cf->path = (char *)names;
 		names += strlen(names) + 1;
 		f->file_count++;

@@ -298,7 +298,7 @@ static int extract(const char *path, struct unpacked *u, char *why, size_t why_l
 		}
 		goto cleanup;
 	}
-	why[0] = '\0';
+	/* @why may hold a skipped member's warning; find_bundle_files adds its own. */
 	err = find_bundle_files(u, top_core, why, why_len);
 cleanup:
 	if (fd >= 0)
