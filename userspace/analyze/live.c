@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,7 +120,14 @@ static int freeze(pid_t pid, struct hold *h, volatile sig_atomic_t *cancel, char
 		for (size_t i = 0; i < n; i++) {
 			struct held_thread *t;
 
+			struct proc_stat st;
+
 			if (held(h, tids[i]))
+				continue;
+			/* A zombie (the leader after pthread_exit) never stops: nothing to wait
+			 * for, nothing to unwind. */
+			if (procfs_read_stat(pid, tids[i], &st) == 0 &&
+			    (st.state == 'Z' || st.state == 'X'))
 				continue;
 			if (cancel && *cancel) {
 				free(tids);
@@ -163,8 +171,9 @@ static int freeze(pid_t pid, struct hold *h, volatile sig_atomic_t *cancel, char
 				continue;
 			err = wait_stopped(&h->threads[i], cancel);
 			if (err) {
-				snprintf(why, why_len, "waiting for thread %d to stop: %s",
-					 h->threads[i].tid, strerror(-err));
+				if (err != -ECANCELED) /* said as "interrupted" by the caller */
+					snprintf(why, why_len, "waiting for thread %d to stop: %s",
+						 h->threads[i].tid, strerror(-err));
 				return err;
 			}
 		}
@@ -174,6 +183,80 @@ static int freeze(pid_t pid, struct hold *h, volatile sig_atomic_t *cancel, char
 	snprintf(why, why_len, "process %d keeps creating threads", pid);
 	return -EAGAIN;
 }
+
+/*
+ * libdwfl's unwinding state for the threads we hold. Not dwfl_linux_proc_attach: it
+ * lists /proc/PID/task itself (threads we did not stop, zombies) and, in elfutils 0.188,
+ * asserts on the next thread after one whose registers cannot be read. Memory comes from
+ * /proc/PID/mem, one pread per word instead of one PTRACE_PEEKDATA.
+ */
+struct live_state {
+	struct hold *h;
+	size_t next;
+	int mem_fd;
+};
+
+static pid_t live_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct live_state *ls = arg;
+
+	while (ls->next < ls->h->count && ls->h->threads[ls->next].gone)
+		ls->next++;
+	if (ls->next >= ls->h->count)
+		return 0;
+	*thread_argp = &ls->h->threads[ls->next];
+	return ls->h->threads[ls->next++].tid;
+}
+
+static bool live_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct live_state *ls = arg;
+
+	return pread(ls->mem_fd, result, sizeof(*result), (off_t)addr) == sizeof(*result);
+}
+
+static bool live_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+#if defined(__x86_64__)
+	struct held_thread *t = thread_arg;
+	struct user_regs_struct r;
+	Dwarf_Word dw[17];
+
+	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &r))
+		return false;
+	/* DWARF numbering of x86_64 (the psABI): rax rdx rcx rbx rsi rdi rbp rsp r8-r15,
+	 * then the return address column, rip. */
+	dw[0] = r.rax;
+	dw[1] = r.rdx;
+	dw[2] = r.rcx;
+	dw[3] = r.rbx;
+	dw[4] = r.rsi;
+	dw[5] = r.rdi;
+	dw[6] = r.rbp;
+	dw[7] = r.rsp;
+	dw[8] = r.r8;
+	dw[9] = r.r9;
+	dw[10] = r.r10;
+	dw[11] = r.r11;
+	dw[12] = r.r12;
+	dw[13] = r.r13;
+	dw[14] = r.r14;
+	dw[15] = r.r15;
+	dw[16] = r.rip;
+	if (!dwfl_thread_state_registers(thread, 0, 17, dw))
+		return false;
+	dwfl_thread_state_register_pc(thread, r.rip);
+	return true;
+#else
+	return false;
+#endif
+}
+
+static const Dwfl_Thread_Callbacks live_callbacks = {
+	.next_thread = live_next_thread,
+	.memory_read = live_memory_read,
+	.set_initial_registers = live_set_initial_registers,
+};
 
 /* Opens the ELF files and their CFI before the freeze: the pause is then unwinding. */
 static int warm_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
@@ -237,6 +320,55 @@ static json_t *process_json(pid_t pid)
 	return p;
 }
 
+/*
+ * The modules from /proc/PID/maps. A leader that called pthread_exit() is a zombie with
+ * no maps of its own while its threads run: read a live thread's instead.
+ */
+static int report_modules(Dwfl *dwfl, pid_t pid)
+{
+	pid_t *tids = NULL;
+	size_t n = 0;
+	int err;
+
+	dwfl_report_begin(dwfl);
+	err = dwfl_linux_proc_report(dwfl, pid);
+	if (err && procfs_list_pids(pid, true, &tids, &n) == 0) {
+		for (size_t i = 0; i < n && err; i++) {
+			if (tids[i] == pid)
+				continue;
+			dwfl_report_begin(dwfl);
+			err = dwfl_linux_proc_report(dwfl, tids[i]);
+		}
+		free(tids);
+	}
+	dwfl_report_end(dwfl, NULL, NULL);
+	return err;
+}
+
+/* /proc/PID/mem, or a live thread's when the leader is a zombie (no mm of its own). */
+static int open_mem(pid_t pid, char *path, size_t size)
+{
+	pid_t *tids = NULL;
+	size_t n = 0;
+	int fd, err;
+
+	snprintf(path, size, "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != ESRCH)
+		return fd >= 0 ? fd : -errno;
+	err = -ESRCH;
+	if (procfs_list_pids(pid, true, &tids, &n) == 0) {
+		for (size_t i = 0; i < n && fd < 0; i++) {
+			snprintf(path, size, "/proc/%d/task/%d/mem", pid, tids[i]);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				err = -errno;
+		}
+		free(tids);
+	}
+	return fd >= 0 ? fd : err;
+}
+
 int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char *why,
 		  size_t why_len)
 {
@@ -249,6 +381,8 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 	};
 	struct raw_stacks rs = {};
 	struct hold h = {};
+	struct live_state ls = { .h = &h, .mem_fd = -1 };
+	char mem_path[64];
 	double t0 = now_ms(), frozen = 0, released = 0;
 	json_t *j = NULL, *threads = NULL;
 	Dwfl *dwfl = NULL;
@@ -258,14 +392,16 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 	why[0] = '\0';
 	if (!opts)
 		opts = &no_opts;
+#if !defined(__x86_64__)
+	snprintf(why, why_len, "stack reads registers on x86_64 only");
+	return -EOPNOTSUPP;
+#endif
 	dwfl = dwfl_begin(&callbacks);
 	if (!dwfl) {
 		snprintf(why, why_len, "libdwfl: %s", dwfl_errmsg(-1));
 		return -ENOMEM;
 	}
-	dwfl_report_begin(dwfl);
-	err = dwfl_linux_proc_report(dwfl, pid);
-	dwfl_report_end(dwfl, NULL, NULL);
+	err = report_modules(dwfl, pid);
 	if (err) {
 		/* A positive errno from reading /proc/PID/maps, or -1 from libdwfl. */
 		err = err > 0 ? -err : -ESRCH;
@@ -278,12 +414,18 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 	dwfl_getmodules(dwfl, warm_module, NULL, 0);
 
 	/* Freeze, unwind, release: nothing else happens while the process is stopped. */
+	ls.mem_fd = open_mem(pid, mem_path, sizeof(mem_path));
+	if (ls.mem_fd < 0) {
+		err = ls.mem_fd == -ENOENT ? -ESRCH : ls.mem_fd;
+		snprintf(why, why_len, "cannot open %s: %s", mem_path, strerror(-ls.mem_fd));
+		goto cleanup;
+	}
 	frozen = now_ms();
 	err = freeze(pid, &h, opts->cancel, why, why_len);
 	if (!err) {
-		if (dwfl_linux_proc_attach(dwfl, pid, true)) {
-			err = -ESRCH;
-			snprintf(why, why_len, "libdwfl cannot attach to process %d: %s", pid,
+		if (!dwfl_attach_state(dwfl, NULL, pid, &live_callbacks, &ls)) {
+			err = -ENOTSUP;
+			snprintf(why, why_len, "libdwfl cannot unwind process %d: %s", pid,
 				 dwfl_errmsg(-1));
 		} else {
 			err = stacks__unwind_raw(dwfl, opts->max_frames, &rs);
@@ -319,5 +461,7 @@ cleanup:
 	stacks__free_raw(&rs);
 	json_decref(threads);
 	dwfl_end(dwfl);
+	if (ls.mem_fd >= 0)
+		close(ls.mem_fd);
 	return err;
 }
