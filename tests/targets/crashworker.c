@@ -1,16 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A crash on a worker thread: the main thread and two sleepers wait while the thread
- * "crasher" writes through a NULL pointer in crash_here() (SIGSEGV, fault address 0).
- * Prints "ready <pid>" first. Usage: crashworker [DELAY_MS]  (default 0: crash at once;
- * a delay leaves time to attach).
+ * "crasher" writes through a NULL pointer in crash_here() (SIGSEGV, fault address 0), as
+ * soon as both sleepers sleep in pause(). Prints "ready <pid>" first.
+ * Usage: crashworker [DELAY_MS]  (default 0; a delay leaves time to attach).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static long delay_ms;
+static volatile pid_t sleeper_tids[2];
+
+/* The thread is asleep (state S), which after its start means in pause(). */
+static int asleep(pid_t tid)
+{
+	char path[64], buf[256];
+	FILE *f;
+	char *p;
+	int ok = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		ok = p[2] == 'S';
+	if (f)
+		fclose(f);
+	return ok;
+}
 
 __attribute__((noinline)) void crash_here(volatile int *p)
 {
@@ -25,6 +44,9 @@ __attribute__((noinline)) void crash_worker_step(volatile int *p)
 static void *crasher(void *arg)
 {
 	pthread_setname_np(pthread_self(), "crasher");
+	while (!sleeper_tids[0] || !sleeper_tids[1] || !asleep(sleeper_tids[0]) ||
+	       !asleep(sleeper_tids[1]))
+		usleep(1000);
 	usleep(delay_ms * 1000);
 	crash_worker_step(NULL);
 	return NULL;
@@ -38,6 +60,7 @@ __attribute__((noinline)) void sleeper_wait(void)
 
 static void *sleeper(void *arg)
 {
+	sleeper_tids[(long)arg] = gettid();
 	sleeper_wait();
 	return NULL;
 }
@@ -47,8 +70,8 @@ int main(int argc, char **argv)
 	pthread_t t[3];
 
 	delay_ms = argc > 1 ? atol(argv[1]) : 0;
-	pthread_create(&t[0], NULL, sleeper, NULL);
-	pthread_create(&t[1], NULL, sleeper, NULL);
+	pthread_create(&t[0], NULL, sleeper, (void *)0L);
+	pthread_create(&t[1], NULL, sleeper, (void *)1L);
 	printf("ready %d\n", getpid());
 	fflush(stdout);
 	pthread_create(&t[2], NULL, crasher, NULL);

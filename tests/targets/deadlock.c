@@ -2,8 +2,8 @@
 /*
  * Two threads in a lock-order deadlock: "locker-ab" holds lock_a and waits for lock_b in
  * take_b_after_a(), "locker-ba" holds lock_b and waits for lock_a in take_a_after_b().
- * Prints "ready <pid>" once both are blocked (their states are checked in /proc by the
- * caller if it needs more); the main thread waits in pthread_join. Built also without
+ * Prints "ready <pid>" once both wait on their second lock; the main thread then waits
+ * in pthread_join. Built also without
  * debug info (deadlock-nodebug) and stripped (deadlock-stripped) by the Makefile.
  */
 #include <pthread.h>
@@ -49,8 +49,11 @@ int main(void)
 	pthread_barrier_init(&both_hold, NULL, 2);
 	pthread_create(&t1, NULL, ab, NULL);
 	pthread_create(&t2, NULL, ba, NULL);
-	/* Both passed the barrier; give them time to block on the second lock. */
-	usleep(200 * 1000);
+	/* Both hold their first lock and wait for the second: glibc marks a mutex with a
+	 * waiter 2, then the waiter sleeps in the futex. */
+	while (lock_a.__data.__lock != 2 || lock_b.__data.__lock != 2)
+		usleep(1000);
+	usleep(20 * 1000);
 	printf("ready %d\n", getpid());
 	fflush(stdout);
 	pthread_join(t1, NULL);

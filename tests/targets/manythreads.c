@@ -5,6 +5,7 @@
  * Prints "ready <pid>" when all are waiting. Usage: manythreads [N] [MIB]: MIB of heap
  * touched (default 0), for bigger cores.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,32 @@ __attribute__((noinline)) void idle_worker_wait(void)
 	waiting++;
 	for (;;)
 		pthread_cond_wait(&never, &lock);
+}
+
+/* Every thread but the caller is asleep (state S): in the futex of pthread_cond_wait,
+ * not on the way to it. */
+static int all_asleep(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int ok = 1;
+
+	while (ok && d && (e = readdir(d))) {
+		char path[300], buf[256], *p;
+		FILE *f;
+
+		if (e->d_name[0] == '.' || atoi(e->d_name) == gettid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+			ok = p[2] == 'S';
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return ok;
 }
 
 static void *worker(void *arg)
@@ -65,6 +92,8 @@ int main(int argc, char **argv)
 		pthread_mutex_unlock(&lock);
 		usleep(1000);
 	}
+	while (!all_asleep())
+		usleep(1000);
 	printf("ready %d\n", getpid());
 	fflush(stdout);
 	for (;;)
