@@ -206,6 +206,11 @@ def test_trigger_metadata_beside_the_core(td, target, tmp_path):
     assert r.jq(".trigger_file") == str(tmp_path / "app.json")
     assert r.jq(".threads[0].id") == tids[-1]
     assert r.jq(".groups[0].thread_ids") == [tids[-1]]
+    # A damaged trigger file is named in the warnings, the analysis goes on.
+    (tmp_path / "app.json").write_text("{not json")
+    r = td("analyze", core)
+    assert r.rc == 0 and r.jq(".trigger") is None
+    assert "app.json is not valid JSON" in r.jq(".warnings[0]")
 
 
 def make_bundle(tmp_path, exe_copy, core, fmt):

@@ -89,8 +89,9 @@ static char *dump_stem(const char *path)
 }
 
 /* The trigger's `<dump>.json` beside the dump: "<stem>.json" or "<path>.json". */
-static json_t *read_trigger(const char *path, char **found)
+static json_t *read_trigger(const char *path, char **found, json_t *warnings)
 {
+	json_error_t jerr;
 	char *stem = dump_stem(path), *cand[2] = {};
 	json_t *j = NULL;
 
@@ -104,7 +105,10 @@ static json_t *read_trigger(const char *path, char **found)
 	for (int i = 0; i < 2 && !j; i++) {
 		if (!cand[i] || access(cand[i], R_OK))
 			continue;
-		j = json_load_file(cand[i], 0, NULL);
+		j = json_load_file(cand[i], 0, &jerr);
+		if (!j)
+			json_array_append_new(warnings, json_sprintf("%s is not valid JSON (%s), "
+								     "ignored", cand[i], jerr.text));
 		if (j) {
 			*found = cand[i];
 			cand[i] = NULL;
@@ -346,7 +350,7 @@ int analyze__core(const char *path, const struct analyze_opts *opts, json_t **ou
 		goto cleanup;
 	}
 
-	trigger = read_trigger(path, &trigger_path);
+	trigger = read_trigger(path, &trigger_path, warnings);
 	if (!trigger && u.metadata && json_object_get(u.metadata, "trigger"))
 		trigger = json_incref(json_object_get(u.metadata, "trigger"));
 	sig_idx = corenotes__signalled_thread(&facts);
