@@ -3,6 +3,7 @@
 go afterwards (even when interrupted), errors as documented."""
 import os
 import random
+import shutil
 import re
 import signal
 import subprocess
@@ -165,3 +166,29 @@ def test_zombie_leader(td, target):
     assert "zombie_worker_wait" in r.jq("[.threads[0].frames[].function]")
     assert r.jq(".process.id") == t.pid
     not_held(t.pid)
+
+
+def test_files_as_the_process_sees_them(td, tmp_path):
+    """In a mount namespace of its own the process's /tmp/.../app is another file than the
+    host's: stack reads it through /proc/PID/root (the host's is stripped, same build-id)."""
+    from conftest import TARGETS
+    host = tmp_path / "app"
+    inside = tmp_path / "inside"
+    shutil.copy(TARGETS / "deadlock-stripped", host)
+    shutil.copy(TARGETS / "deadlock-nodebug", inside)
+    p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                          f"mount --bind {inside} {host} && exec {host}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("ready"), p.stderr.read()
+        r = td("stack", p.pid)
+        assert r.rc == 0, r
+        names = r.jq("[.threads[].frames[].function]")
+        assert "take_b_after_a" in names and "take_a_after_b" in names
+        assert r.jq(f'[.modules[] | select(.path == "{host}")] | length') == 1
+        not_held(p.pid)
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)

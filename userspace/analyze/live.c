@@ -369,13 +369,58 @@ static int open_mem(pid_t pid, char *path, size_t size)
 	return fd >= 0 ? fd : err;
 }
 
+/* The process of this call, for find_elf (libdwfl's callbacks take no context). */
+static __thread pid_t tl_pid;
+
+/*
+ * A module's file as the process sees it: through /proc/PID/root, so that a process in a
+ * container gets its own libraries, not the host's files of the same name (libdwfl
+ * would refuse those anyway when their build-id differs). Then libdwfl's own lookup
+ * (the vDSO, deleted files).
+ */
+static int live_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+			 Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	if (tl_pid > 0 && modname && modname[0] == '/') {
+		char *path = NULL;
+		int fd = -1;
+
+		if (asprintf(&path, "/proc/%d/root%s", tl_pid, modname) >= 0)
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			free(*file_name);
+			*file_name = path;
+			return fd;
+		}
+		free(path);
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
+/* Modules with their paths as the process names them, without /proc/PID/root. */
+static json_t *live_modules(Dwfl *dwfl, pid_t pid)
+{
+	json_t *mods = stacks__modules(dwfl), *m;
+	char prefix[64];
+	size_t i, n;
+
+	n = (size_t)snprintf(prefix, sizeof(prefix), "/proc/%d/root/", pid);
+	json_array_foreach(mods, i, m) {
+		const char *path = json_string_value(json_object_get(m, "path"));
+
+		if (path && !strncmp(path, prefix, n))
+			json_set(m, "path", json_string(path + n - 1));
+	}
+	return mods;
+}
+
 int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char *why,
 		  size_t why_len)
 {
 	static const struct analyze_opts no_opts;
 	static char *debuginfo_path;
 	static const Dwfl_Callbacks callbacks = {
-		.find_elf = dwfl_linux_proc_find_elf,
+		.find_elf = live_find_elf,
 		.find_debuginfo = dwfl_standard_find_debuginfo,
 		.debuginfo_path = &debuginfo_path,
 	};
@@ -401,6 +446,7 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 		snprintf(why, why_len, "libdwfl: %s", dwfl_errmsg(-1));
 		return -ENOMEM;
 	}
+	tl_pid = pid;
 	err = report_modules(dwfl, pid);
 	if (err) {
 		/* A positive errno from reading /proc/PID/maps, or -1 from libdwfl. */
@@ -453,7 +499,7 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 	json_set(j, "signal", json_null());
 	report__add_threads(j, threads, 0, 0);
 	threads = NULL;
-	json_set(j, "modules", stacks__modules(dwfl));
+	json_set(j, "modules", live_modules(dwfl, pid));
 	json_set(j, "pause_ms", json_real(released - frozen));
 	json_set(j, "duration_ms", json_real(now_ms() - t0));
 	*out = j;
@@ -461,6 +507,7 @@ cleanup:
 	stacks__free_raw(&rs);
 	json_decref(threads);
 	dwfl_end(dwfl);
+	tl_pid = 0;
 	if (ls.mem_fd >= 0)
 		close(ls.mem_fd);
 	return err;
