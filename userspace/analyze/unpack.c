@@ -128,9 +128,28 @@ static int find_bundle_files(struct unpacked *u, const char *first_top_core, cha
 		snprintf(why, why_len, "'%s' in the archive is not an ELF core", core);
 		return -ENOEXEC;
 	}
-	if (exe && exe[0] == '/') {
-		u->exe_orig = strdup(exe);
-		if (!u->exe_orig || asprintf(&u->exe, "%s%s", u->dir, exe) < 0)
+	/* tracedump's bundles name the executable by its member name ("usr/bin/app"); its
+	 * original path is that file's "path" in bundle.files[]. An absolute path is taken
+	 * as the original, found at the same place inside. */
+	while (exe && exe[0] == '/')
+		exe++;
+	if (exe && unpack__safe_name(exe)) {
+		json_t *files = json_object_get(json_object_get(u->metadata, "bundle"), "files");
+		const char *orig = NULL;
+		size_t i;
+		json_t *f;
+
+		json_array_foreach(files, i, f) {
+			const char *ap = json_string_value(json_object_get(f, "archive_path"));
+
+			if (ap && !strcmp(ap, exe))
+				orig = json_string_value(json_object_get(f, "path"));
+		}
+		if (orig)
+			u->exe_orig = strdup(orig);
+		else if (asprintf(&u->exe_orig, "/%s", exe) < 0)
+			u->exe_orig = NULL;
+		if (!u->exe_orig || asprintf(&u->exe, "%s/%s", u->dir, exe) < 0)
 			return -ENOMEM;
 		if (access(u->exe, R_OK)) {
 			free(u->exe);
