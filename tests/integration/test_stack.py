@@ -121,6 +121,8 @@ def test_interrupted_stack_lets_every_thread_go(target):
 def test_errors(td, target):
     r = td("stack", "abc")
     assert r.rc == 2 and "invalid PID" in r.error()["error"]
+    r = td("stack", 2)  # kthreadd
+    assert r.rc == 2 and "kernel thread" in r.error()["error"]
     r = td("stack", 4194304 + 7)
     assert r.rc == 3 and "not found" in r.error()["error"]
     t = target("deadlock")

@@ -53,10 +53,18 @@ static bool held(const struct hold *h, pid_t tid)
 
 static void release(struct hold *h)
 {
-	for (size_t i = 0; i < h->count; i++)
-		if (!h->threads[i].gone)
-			ptrace(PTRACE_DETACH, h->threads[i].tid, NULL,
-			       (void *)(long)h->threads[i].resume_sig);
+	for (size_t i = 0; i < h->count; i++) {
+		struct held_thread *t = &h->threads[i];
+		int status;
+
+		if (t->gone)
+			continue;
+		/* A thread that exited while held stays a traced zombie until its tracer
+		 * waits for it: reap it, so a long-running caller (serve) leaves none. */
+		if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->resume_sig) &&
+		    errno == ESRCH)
+			waitpid(t->tid, &status, __WALL | WNOHANG);
+	}
 	free(h->threads);
 	memset(h, 0, sizeof(*h));
 }
@@ -414,6 +422,19 @@ static json_t *live_modules(Dwfl *dwfl, pid_t pid)
 	return mods;
 }
 
+static bool is_kernel_thread(pid_t pid)
+{
+	char *buf = NULL;
+	uint64_t flags = 0;
+	bool k;
+
+	if (procfs_read(pid, -1, "stat", &buf, NULL))
+		return false;
+	k = procfs_stat_field(buf, 9, &flags) == 0 && (flags & PROC_PF_KTHREAD);
+	free(buf);
+	return k;
+}
+
 int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char *why,
 		  size_t why_len)
 {
@@ -441,6 +462,11 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 	snprintf(why, why_len, "stack reads registers on x86_64 only");
 	return -EOPNOTSUPP;
 #endif
+	if (is_kernel_thread(pid)) {
+		snprintf(why, why_len, "process %d is a kernel thread: it has no user-space "
+			 "stack", pid);
+		return -EINVAL;
+	}
 	dwfl = dwfl_begin(&callbacks);
 	if (!dwfl) {
 		snprintf(why, why_len, "libdwfl: %s", dwfl_errmsg(-1));

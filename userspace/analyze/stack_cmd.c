@@ -28,7 +28,7 @@ static const char stack_doc[] =
 	"  tracedump stack 1234\n"
 	"  tracedump stack 1234 | jq '.groups[] | {count, top_function}'\n"
 	"  tracedump stack 1234 | jq -r '.threads[] | select(.name == \"worker\") | .frames[].function'\n"
-	"Exit status: 0 ok, 2 bad PID, 3 no such process, 4 permission denied (ptrace), "
+	"Exit status: 0 ok, 2 bad PID (or a kernel thread), 3 no such process, 4 permission denied (ptrace), "
 	"6 already traced (a debugger is attached), 1 other failure or interrupted. "
 	"docs/analyze.md lists every field.";
 
