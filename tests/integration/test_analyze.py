@@ -362,3 +362,25 @@ def test_kernel_core_of_a_worker_crash(td, tmp_path):
     assert r.jq("[.threads[] | select(.signal != null)] | length") == 1
     assert r.jq(".process.name") == "crashworker"
     assert r.jq(".thread_count") == 4
+
+
+def test_sysroot(td, tmp_path):
+    """The executable at its path under --sysroot (an unpacked bundle, a container's root)."""
+    work = tmp_path / "w"
+    work.mkdir()
+    exe = work / "crashworker-copy"
+    shutil.copy(TARGETS / "crashworker", exe)
+    core = crash_core(exe, tmp_path / "app.core")
+    root = tmp_path / "root"
+    (root / str(work).lstrip("/")).mkdir(parents=True)
+    shutil.move(str(exe), root / str(exe).lstrip("/"))
+    r = td("analyze", core)
+    assert r.jq(".threads[0].frames[0].function") is None
+    r = td("analyze", core, "--sysroot", root)
+    assert r.rc == 0, r
+    assert r.jq(".source.sysroot") == str(root)
+    assert functions(r.jq(".threads[0]"))[:2] == ["crash_here", "crash_worker_step"]
+    m = r.jq('.modules[] | select(.name | endswith("crashworker-copy"))')
+    assert m["path"] == str(root / str(exe).lstrip("/")) and m["file_error"] is None
+    r = td("analyze", core, "--sysroot", tmp_path / "nowhere")
+    assert r.rc == 3 and "--sysroot" in r.error()["error"]
