@@ -48,6 +48,14 @@ def functions(thread):
     return [f["function"] for f in thread["frames"]]
 
 
+def with_inlined(thread):
+    """Function names as gdb lists them: inlined functions as frames of their own."""
+    out = []
+    for f in thread["frames"]:
+        out += [i["function"] for i in f["inlined"]] + [f["function"]]
+    return out
+
+
 def gdb_bt(exe, core, thread_cmd="bt"):
     out = subprocess.run(GDB + ["-ex", thread_cmd, str(exe), str(core)], capture_output=True,
                          text=True, timeout=60).stdout
@@ -80,8 +88,11 @@ def test_crash_on_worker_thread(td, crash):
     assert f0["module"].endswith("/crashworker")
     assert f0["build_id"] == build_id(TARGETS / "crashworker")
     assert "crasher" in functions(first)
+    # store_through() is inlined into crash_here(): the faulting line is its store.
+    assert f0["inlined"] == [{"function": "store_through", "call_file": f0["file"],
+                              "call_line": source_line("crashworker.c", "store_through(p);")}]
     # gdb, reading the same core, sees the same faulting thread's stack.
-    assert gdb_bt(TARGETS / "crashworker", crash)[:3] == functions(first)[:3]
+    assert gdb_bt(TARGETS / "crashworker", crash)[:4] == with_inlined(first)[:4]
     # Only one thread crashed; every thread is listed once.
     assert r.jq("[.threads[] | select(.crashed)] | length") == 1
     assert r.jq(".thread_count") == 4 == r.jq(".threads | length")
@@ -118,6 +129,7 @@ def test_crash_table(td, crash):
     lines = r.stdout.splitlines()
     crashed = next(i for i, l in enumerate(lines) if "(crashed: SIGSEGV)" in l)
     assert "crash_here+0x" in lines[crashed + 1] and "crashworker.c:" in lines[crashed + 1]
+    assert lines[crashed + 1].endswith("[inlined: store_through]")
     assert "2 threads with this stack" in r.stdout
     assert "mappings" in r.stdout and "[anonymous]" in r.stdout
 
@@ -357,7 +369,7 @@ def test_kernel_core_of_a_worker_crash(td, tmp_path):
     first = r.jq(".threads[0]")
     assert first["id"] == sig["thread_id"] and first["crashed"] and not first["is_main_thread"]
     assert functions(first)[:3] == ["crash_here", "crash_worker_step", "crasher"]
-    assert functions(first)[:3] == gdb_bt(TARGETS / "crashworker", cores[0])[:3]
+    assert with_inlined(first)[:4] == gdb_bt(TARGETS / "crashworker", cores[0])[:4]
     # The kernel writes the dumping thread first and one NT_SIGINFO: only it has a signal.
     assert r.jq("[.threads[] | select(.signal != null)] | length") == 1
     assert r.jq(".process.name") == "crashworker"

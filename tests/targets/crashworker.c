@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A crash on a worker thread: the main thread and two sleepers wait while the thread
- * "crasher" writes through a NULL pointer in crash_here() (SIGSEGV, fault address 0), as
+ * "crasher" writes through a NULL pointer in crash_here() (SIGSEGV, fault address 0; the
+ * store is in store_through(), inlined into crash_here()), as
  * soon as both sleepers sleep in pause(). Prints "ready <pid>" first.
  * Usage: crashworker [DELAY_MS]  (default 0; a delay leaves time to attach).
  */
@@ -31,9 +32,15 @@ static int asleep(pid_t tid)
 	return ok;
 }
 
-__attribute__((noinline)) void crash_here(volatile int *p)
+/* Inlined even at -O0: the faulting store is in store_through, inside crash_here. */
+static inline __attribute__((always_inline)) void store_through(volatile int *p)
 {
 	*p = 42;
+}
+
+__attribute__((noinline)) void crash_here(volatile int *p)
+{
+	store_through(p);
 }
 
 __attribute__((noinline)) void crash_worker_step(volatile int *p)

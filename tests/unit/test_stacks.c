@@ -111,6 +111,10 @@ static void test_frame_text(void **state)
 	f = frame(NULL, NULL, "0xdead");
 	stacks__frame_text(f, buf, sizeof(buf));
 	assert_string_equal(buf, "?? 0xdead (no module)");
+	json_object_set_new(f, "inlined", json_pack("[{s:s}, {s:s}]", "function", "inner",
+						    "function", "middle"));
+	stacks__frame_text(f, buf, sizeof(buf));
+	assert_string_equal(buf, "?? 0xdead (no module) [inlined: inner < middle]");
 	/* Never past the buffer. */
 	stacks__frame_text(f, buf, 5);
 	assert_string_equal(buf, "?? 0");

@@ -31,6 +31,50 @@ static json_t *module_build_id(Dwfl_Module *mod)
 	return json_string(hex);
 }
 
+/*
+ * Functions inlined at @lookup, innermost first, each with the place it was inlined at
+ * (DW_AT_call_file, DW_AT_call_line): what gdb shows as frames of their own. Empty
+ * without DWARF.
+ */
+static json_t *inlined_json(Dwfl_Module *mod, Dwarf_Addr lookup)
+{
+	Dwarf_Files *files = NULL;
+	Dwarf_Die *scopes = NULL, *cu;
+	Dwarf_Addr bias;
+	size_t nfiles = 0;
+	json_t *arr = json_array();
+	int n;
+
+	cu = dwfl_module_addrdie(mod, lookup, &bias);
+	if (!cu || !arr)
+		return arr;
+	n = dwarf_getscopes(cu, lookup - bias, &scopes);
+	if (n > 0 && dwarf_getsrcfiles(cu, &files, &nfiles))
+		files = NULL;
+	for (int i = 0; i < n; i++) {
+		Dwarf_Word file = 0, line = 0;
+		Dwarf_Attribute attr;
+		const char *src = NULL;
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag == DW_TAG_subprogram)
+			break; /* the function the symbol table names */
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file) == 0 &&
+		    files && file < nfiles)
+			src = dwarf_filesrc(files, file, NULL, NULL);
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &line))
+			line = 0;
+		json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "function",
+			json_string_cstr(dwarf_diename(&scopes[i])), "call_file",
+			json_string_cstr(src), "call_line",
+			line ? json_integer((json_int_t)line) : json_null()));
+	}
+	free(scopes);
+	return arr;
+}
+
 json_t *stacks__frame(Dwfl *dwfl, size_t index, Dwarf_Addr pc, bool activation)
 {
 	/* A return address points after the call: look up the call itself. */
@@ -66,6 +110,7 @@ json_t *stacks__frame(Dwfl *dwfl, size_t index, Dwarf_Addr pc, bool activation)
 	json_set(f, "build_id", mod ? module_build_id(mod) : json_null());
 	json_set(f, "file", json_string_cstr(src));
 	json_set(f, "line", src && lineno > 0 ? json_integer(lineno) : json_null());
+	json_set(f, "inlined", mod && src ? inlined_json(mod, lookup) : json_array());
 	return f;
 }
 
@@ -477,6 +522,7 @@ void stacks__frame_text(json_t *f, char *buf, size_t size)
 	json_int_t line = json_integer_value(json_object_get(f, "line"));
 	int n;
 
+
 	if (fn)
 		n = snprintf(buf, size, "%s+0x%" PRIx64 " (%s)", fn, (uint64_t)off,
 			     mod ? mod : "?");
@@ -484,6 +530,19 @@ void stacks__frame_text(json_t *f, char *buf, size_t size)
 		n = snprintf(buf, size, "?? %s+%s", mod, moff ? moff : "?");
 	else
 		n = snprintf(buf, size, "?? %s (no module)", pc ? pc : "?");
+	json_t *inl = json_object_get(f, "inlined"), *e;
+	size_t i;
+
 	if (file && n >= 0 && (size_t)n < size)
-		snprintf(buf + n, size - n, " at %s:%lld", base_name(file), (long long)line);
+		n += snprintf(buf + n, size - n, " at %s:%lld", base_name(file), (long long)line);
+	json_array_foreach(inl, i, e) {
+		const char *name = json_string_value(json_object_get(e, "function"));
+
+		if (n < 0 || (size_t)n >= size)
+			break;
+		n += snprintf(buf + n, size - n, "%s%s", i ? " < " : " [inlined: ",
+			      name ? name : "??");
+		if (i + 1 == json_array_size(inl) && (size_t)n < size)
+			n += snprintf(buf + n, size - n, "]");
+	}
 }
