@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <jansson.h>
 
@@ -46,5 +47,17 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 /* Writes @analysis as `<dump>.analysis.json` beside @dump_path (temp name, renamed).
  * 0 or -errno. */
 int analyze__write_beside(const char *dump_path, json_t *analysis, char **written);
+
+/*
+ * `dump --analyze` and `watch --then analyze`: analyzes the finished dump at @dump_path,
+ * writes `<dump>.analysis.json` beside it, and sets @result's "analysis" to a summary
+ * {path, error, thread_count, groups: the 3 largest {count, top_function}, duration_ms}.
+ * A failure is a warning on stderr and "analysis.error": the dump itself stands.
+ * Returns 0 or the negative errno of the failure.
+ */
+int analyze__dump(const char *dump_path, json_t *result);
+
+/* The table lines of that summary, for `dump`'s readable output. */
+void analyze__print_dump_summary(FILE *f, json_t *result);
 
 #endif /* TRACEDUMP_ANALYZE_H */
