@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * analyze__live: the stacks of a running process. Every thread is seized and interrupted
- * (PTRACE_SEIZE + PTRACE_INTERRUPT, never SIGSTOP), unwound, and let go before anything
- * is symbolized, so the pause is the unwinding alone. A seized tracee is detached by the
- * kernel when its tracer dies, even by SIGKILL; every other path here detaches it.
+ * by the dumper's freezer (dump/freeze.h: PTRACE_SEIZE + PTRACE_INTERRUPT, never SIGSTOP,
+ * SCHED_FIFO while freezing), unwound, and let go before anything is symbolized, so the
+ * pause is the unwinding alone. A seized tracee is detached by the kernel when its tracer
+ * dies, even by SIGKILL; every other path here releases it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <elfutils/libdwfl.h>
@@ -23,17 +22,7 @@
 #include "analyze/stacks.h"
 #include "common/jsonutil.h"
 #include "common/procfs.h"
-
-struct held_thread {
-	pid_t tid;
-	int resume_sig; /* a signal caught in signal-delivery-stop, given back on detach */
-	bool gone;
-};
-
-struct hold {
-	struct held_thread *threads;
-	size_t count, cap;
-};
+#include "dump/freeze.h"
 
 static double now_ms(void)
 {
@@ -43,155 +32,6 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static bool held(const struct hold *h, pid_t tid)
-{
-	for (size_t i = 0; i < h->count; i++)
-		if (h->threads[i].tid == tid)
-			return true;
-	return false;
-}
-
-static void release(struct hold *h)
-{
-	for (size_t i = 0; i < h->count; i++) {
-		struct held_thread *t = &h->threads[i];
-		int status;
-
-		if (t->gone)
-			continue;
-		/* A thread that exited while held stays a traced zombie until its tracer
-		 * waits for it: reap it, so a long-running caller (serve) leaves none. */
-		if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->resume_sig) &&
-		    errno == ESRCH)
-			waitpid(t->tid, &status, __WALL | WNOHANG);
-	}
-	free(h->threads);
-	memset(h, 0, sizeof(*h));
-}
-
-/* The tracer named in /proc/PID/status, for "already traced by N". */
-static pid_t tracer_of(pid_t pid)
-{
-	struct proc_status st;
-
-	return procfs_read_status(pid, -1, &st) ? 0 : st.tracer_pid;
-}
-
-/* Waits until @t is in a ptrace stop (or gone). -EINTR when cancelled. */
-static int wait_stopped(struct held_thread *t, volatile sig_atomic_t *cancel)
-{
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(t->tid, &status, __WALL);
-
-		if (r < 0) {
-			if (errno == EINTR) {
-				if (cancel && *cancel)
-					return -ECANCELED;
-				continue;
-			}
-			if (errno == ECHILD) {
-				t->gone = true;
-				return 0;
-			}
-			return -errno;
-		}
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			t->gone = true;
-			return 0;
-		}
-		if (!WIFSTOPPED(status))
-			continue;
-		if ((status >> 16) == PTRACE_EVENT_STOP)
-			return 0;
-		/* Signal-delivery-stop: stopped too; the signal goes back on detach. A
-		 * SIGSTOP/SIGTSTP here is a group stop starting: keep it for the kernel. */
-		t->resume_sig = WSTOPSIG(status);
-		return 0;
-	}
-}
-
-static int freeze(pid_t pid, struct hold *h, volatile sig_atomic_t *cancel, char *why,
-		  size_t why_len)
-{
-	/* Threads created while we seize the others: list again until none is new. */
-	for (int round = 0; round < 100; round++) {
-		pid_t *tids = NULL;
-		size_t n = 0, added = 0;
-		int err = procfs_list_pids(pid, true, &tids, &n);
-
-		if (err) {
-			snprintf(why, why_len, "process %d not found", pid);
-			return err == -ENOENT ? -ESRCH : err;
-		}
-		for (size_t i = 0; i < n; i++) {
-			struct held_thread *t;
-
-			struct proc_stat st;
-
-			if (held(h, tids[i]))
-				continue;
-			/* A zombie (the leader after pthread_exit) never stops: nothing to wait
-			 * for, nothing to unwind. */
-			if (procfs_read_stat(pid, tids[i], &st) == 0 &&
-			    (st.state == 'Z' || st.state == 'X'))
-				continue;
-			if (cancel && *cancel) {
-				free(tids);
-				return -ECANCELED;
-			}
-			if (ptrace(PTRACE_SEIZE, tids[i], NULL, NULL)) {
-				err = -errno;
-				if (err == -ESRCH)
-					continue; /* exited since the listing */
-				free(tids);
-				if (err == -EPERM && tracer_of(pid) > 0) {
-					snprintf(why, why_len, "process %d is already traced by "
-						 "process %d", pid, tracer_of(pid));
-					return -EBUSY;
-				}
-				snprintf(why, why_len, "cannot attach to thread %d of process %d: %s",
-					 tids[i], pid, strerror(-err));
-				return err;
-			}
-			if (h->count == h->cap) {
-				size_t cap = h->cap ? 2 * h->cap : 64;
-				struct held_thread *nt = realloc(h->threads, cap * sizeof(*nt));
-
-				if (!nt) {
-					ptrace(PTRACE_DETACH, tids[i], NULL, NULL);
-					free(tids);
-					return -ENOMEM;
-				}
-				h->threads = nt;
-				h->cap = cap;
-			}
-			t = &h->threads[h->count++];
-			*t = (struct held_thread){ .tid = tids[i] };
-			added++;
-			if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) && errno == ESRCH)
-				t->gone = true;
-		}
-		free(tids);
-		for (size_t i = h->count - added; i < h->count; i++) {
-			if (h->threads[i].gone)
-				continue;
-			err = wait_stopped(&h->threads[i], cancel);
-			if (err) {
-				if (err != -ECANCELED) /* said as "interrupted" by the caller */
-					snprintf(why, why_len, "waiting for thread %d to stop: %s",
-						 h->threads[i].tid, strerror(-err));
-				return err;
-			}
-		}
-		if (!added)
-			return h->count ? 0 : -ESRCH;
-	}
-	snprintf(why, why_len, "process %d keeps creating threads", pid);
-	return -EAGAIN;
-}
-
 /*
  * libdwfl's unwinding state for the threads we hold. Not dwfl_linux_proc_attach: it
  * lists /proc/PID/task itself (threads we did not stop, zombies) and, in elfutils 0.188,
@@ -199,7 +39,7 @@ static int freeze(pid_t pid, struct hold *h, volatile sig_atomic_t *cancel, char
  * /proc/PID/mem, one pread per word instead of one PTRACE_PEEKDATA.
  */
 struct live_state {
-	struct hold *h;
+	struct freeze *fz;
 	size_t next;
 	int mem_fd;
 };
@@ -208,12 +48,12 @@ static pid_t live_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
 	struct live_state *ls = arg;
 
-	while (ls->next < ls->h->count && ls->h->threads[ls->next].gone)
+	while (ls->next < ls->fz->count && ls->fz->threads[ls->next].gone)
 		ls->next++;
-	if (ls->next >= ls->h->count)
+	if (ls->next >= ls->fz->count)
 		return 0;
-	*thread_argp = &ls->h->threads[ls->next];
-	return ls->h->threads[ls->next++].tid;
+	*thread_argp = &ls->fz->threads[ls->next];
+	return ls->fz->threads[ls->next++].tid;
 }
 
 static bool live_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
@@ -226,7 +66,7 @@ static bool live_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, vo
 static bool live_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
 #if defined(__x86_64__)
-	struct held_thread *t = thread_arg;
+	struct frozen_thread *t = thread_arg;
 	struct user_regs_struct r;
 	Dwarf_Word dw[17];
 
@@ -446,10 +286,10 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 		.debuginfo_path = &debuginfo_path,
 	};
 	struct raw_stacks rs = {};
-	struct hold h = {};
-	struct live_state ls = { .h = &h, .mem_fd = -1 };
+	struct freeze fz = {};
+	struct live_state ls = { .fz = &fz, .mem_fd = -1 };
 	char mem_path[64];
-	double t0 = now_ms(), frozen = 0, released = 0;
+	double t0 = now_ms(), pause_ms = 0;
 	json_t *j = NULL, *threads = NULL;
 	Dwfl *dwfl = NULL;
 	int err;
@@ -484,16 +324,15 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 		goto cleanup;
 	}
 	dwfl_getmodules(dwfl, warm_module, NULL, 0);
-
-	/* Freeze, unwind, release: nothing else happens while the process is stopped. */
 	ls.mem_fd = open_mem(pid, mem_path, sizeof(mem_path));
 	if (ls.mem_fd < 0) {
 		err = ls.mem_fd == -ENOENT ? -ESRCH : ls.mem_fd;
 		snprintf(why, why_len, "cannot open %s: %s", mem_path, strerror(-ls.mem_fd));
 		goto cleanup;
 	}
-	frozen = now_ms();
-	err = freeze(pid, &h, opts->cancel, why, why_len);
+
+	/* Freeze, unwind, release: nothing else happens while the process is stopped. */
+	err = freeze__all(pid, &fz, opts->cancel, why, why_len);
 	if (!err) {
 		if (!dwfl_attach_state(dwfl, NULL, pid, &live_callbacks, &ls)) {
 			err = -ENOTSUP;
@@ -504,14 +343,16 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 			if (err == -ENODATA)
 				snprintf(why, why_len, "cannot unwind process %d: %s", pid, rs.error);
 		}
+		freeze__release(&fz);
+		pause_ms = (double)(fz.released_ns - fz.frozen_ns) / 1e6;
 	}
-	release(&h);
-	released = now_ms();
 	if (!err && opts->cancel && *opts->cancel)
 		err = -ECANCELED;
 	if (err) {
-		if (!why[0])
-			snprintf(why, why_len, "%s", err == -ECANCELED ? "interrupted" : strerror(-err));
+		if (err == -ECANCELED)
+			snprintf(why, why_len, "interrupted");
+		else if (!why[0])
+			snprintf(why, why_len, "%s", strerror(-err));
 		goto cleanup;
 	}
 
@@ -526,7 +367,7 @@ int analyze__live(pid_t pid, const struct analyze_opts *opts, json_t **out, char
 	report__add_threads(j, threads, 0, 0);
 	threads = NULL;
 	json_set(j, "modules", live_modules(dwfl, pid));
-	json_set(j, "pause_ms", json_real(released - frozen));
+	json_set(j, "pause_ms", json_real(pause_ms));
 	json_set(j, "duration_ms", json_real(now_ms() - t0));
 	*out = j;
 cleanup:
