@@ -194,3 +194,25 @@ def test_files_as_the_process_sees_them(td, tmp_path):
     finally:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait(timeout=10)
+
+
+def test_stopped_process_stays_stopped(td, target):
+    """A process stopped by SIGSTOP is unwound and left stopped, then SIGCONT resumes it."""
+    t = target("deadlock")
+    os.kill(t.pid, signal.SIGSTOP)
+    tasks = list(Path(f"/proc/{t.pid}/task").iterdir())
+    deadline = time.time() + 10
+    while not all("T (stopped)" in (d / "status").read_text() for d in tasks):
+        assert time.time() < deadline
+        time.sleep(0.01)
+    r = td("stack", t.pid, timeout=30)
+    assert r.rc == 0, r
+    assert "take_b_after_a" in r.jq("[.threads[].frames[].function]")
+    for d in tasks:
+        status = (d / "status").read_text()
+        assert "T (stopped)" in status and re.search(r"^TracerPid:\s+0$", status, re.M)
+    os.kill(t.pid, signal.SIGCONT)
+    deadline = time.time() + 10
+    while not all("S (sleeping)" in (d / "status").read_text() for d in tasks):
+        assert time.time() < deadline
+        time.sleep(0.01)
