@@ -216,3 +216,16 @@ def test_stopped_process_stays_stopped(td, target):
     while not all("S (sleeping)" in (d / "status").read_text() for d in tasks):
         assert time.time() < deadline
         time.sleep(0.01)
+
+
+def test_cpp_names_demangled(td, target):
+    t = target("thrower")
+    r = td("stack", t.pid)
+    assert r.rc == 0, r
+    f = r.jq('[.threads[].frames[] | select(.mangled == "_ZL7throwerPv")][0]')
+    assert f["function"] == "thrower(void*)"
+    # C names have no mangled form.
+    assert r.jq('[.threads[].frames[] | select(.function == "main") | .mangled]') == [None]
+    table = td("stack", t.pid, "--table").stdout
+    assert "thrower(void*)+0x" in table
+    not_held(t.pid)

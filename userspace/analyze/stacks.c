@@ -9,6 +9,7 @@
 
 #include "analyze/stacks.h"
 #include "common/jsonutil.h"
+#include "trace/event_json.h" /* demangle_type */
 
 static const char *base_name(const char *path)
 {
@@ -103,7 +104,17 @@ json_t *stacks__frame(Dwfl *dwfl, size_t index, Dwarf_Addr pc, bool activation)
 		if (line)
 			src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 	}
-	json_set(f, "function", name ? json_string_cstr(name) : json_null());
+	/* C++ names as people read them ("thrower(void*)"), the symbol kept beside. */
+	if (name && name[0] == '_' && name[1] == 'Z') {
+		char demangled[1024];
+
+		demangle_type(name, demangled, sizeof(demangled));
+		json_set(f, "function", json_string_cstr(demangled));
+		json_set(f, "mangled", json_string_cstr(name));
+	} else {
+		json_set(f, "function", name ? json_string_cstr(name) : json_null());
+		json_set(f, "mangled", json_null());
+	}
 	json_set(f, "offset", name ? json_integer((json_int_t)(off + (pc - lookup))) : json_null());
 	json_set(f, "module", json_string_cstr(modname));
 	json_set(f, "module_offset", mod ? json_hex(pc - bias) : json_null());
