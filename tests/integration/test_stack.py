@@ -229,3 +229,26 @@ def test_cpp_names_demangled(td, target):
     table = td("stack", t.pid, "--table").stdout
     assert "thrower(void*)+0x" in table
     not_held(t.pid)
+
+
+def test_executable_replaced_on_disk(td, tmp_path):
+    """The file at the executable's path was replaced (an upgrade) by a stripped build with
+    the same build-id: stack reads the mapped file itself, so the names are still there."""
+    from conftest import TARGETS
+    exe = tmp_path / "app"
+    shutil.copy(TARGETS / "deadlock-nodebug", exe)
+    p = subprocess.Popen([str(exe)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().startswith("ready")
+        shutil.copy(TARGETS / "deadlock-stripped", tmp_path / "new")
+        os.rename(tmp_path / "new", exe)
+        r = td("stack", p.pid)
+        assert r.rc == 0, r
+        names = r.jq("[.threads[].frames[].function]")
+        assert "take_b_after_a" in names and "take_a_after_b" in names
+        # eu-stack opens the file by its name: the stripped one.
+        assert not any("take_b_after_a" in n for t in eu_stack(p.pid).values() for n in t if n)
+        not_held(p.pid)
+    finally:
+        p.kill()
+        p.wait()

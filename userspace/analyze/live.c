@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,19 +221,61 @@ static int open_mem(pid_t pid, char *path, size_t size)
 /* The process of this call, for find_elf (libdwfl's callbacks take no context). */
 static __thread pid_t tl_pid;
 
+struct map_lookup {
+	const char *path;
+	size_t len; /* without " (deleted)", which maps shows and procfs strips */
+	uint64_t start, end;
+	bool found;
+};
+
+static int find_mapping(const struct proc_map *m, void *ctx)
+{
+	struct map_lookup *l = ctx;
+
+	if (l->found || strlen(m->path) != l->len || strncmp(m->path, l->path, l->len))
+		return 0;
+	l->start = m->start;
+	l->end = m->end;
+	l->found = true;
+	return 0;
+}
+
 /*
- * A module's file as the process sees it: through /proc/PID/root, so that a process in a
- * container gets its own libraries, not the host's files of the same name (libdwfl
- * would refuse those anyway when their build-id differs). Then libdwfl's own lookup
- * (the vDSO, deleted files).
+ * A module's file as the process has it mapped: /proc/PID/map_files/START-END is the
+ * mapped inode itself (a library replaced on disk since, or deleted, or in another mount
+ * namespace); without access to it, /proc/PID/root/PATH, the file by its name in the
+ * process's root (a container's own libraries, not the host's). Then libdwfl's lookup
+ * (the vDSO).
  */
 static int live_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 			 Dwarf_Addr base, char **file_name, Elf **elfp)
 {
 	if (tl_pid > 0 && modname && modname[0] == '/') {
-		char *path = NULL;
+		static const char deleted[] = " (deleted)";
+		struct map_lookup l = { .path = modname, .len = strlen(modname) };
+		char *path = NULL, *shown = NULL;
 		int fd = -1;
 
+		if (l.len > sizeof(deleted) - 1 &&
+		    !strcmp(modname + l.len - (sizeof(deleted) - 1), deleted))
+			l.len -= sizeof(deleted) - 1;
+
+		if (procfs_for_each_map(tl_pid, find_mapping, &l) == 0 && l.found &&
+		    asprintf(&path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, tl_pid, l.start,
+			     l.end) >= 0) {
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			free(path);
+			path = NULL;
+			/* libdwfl names the module's file by this: the path the process uses. */
+			if (fd >= 0 && asprintf(&shown, "/proc/%d/root%.*s", tl_pid, (int)l.len,
+						modname) >= 0) {
+				free(*file_name);
+				*file_name = shown;
+				return fd;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
 		if (asprintf(&path, "/proc/%d/root%s", tl_pid, modname) >= 0)
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
