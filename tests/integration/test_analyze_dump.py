@@ -101,3 +101,16 @@ def test_dumper_bundle_analyzed_after_moving(td, target, tmp_path, bundle):
     names = a.jq("[.threads[].frames[].function]")
     assert "take_b_after_a" in names and "take_a_after_b" in names
     assert a.jq(".process.executable") == str(exe)
+
+
+def test_dump_stands_when_its_analysis_cannot_be_written(td, target, tmp_path):
+    t = target("deadlock")
+    (tmp_path / "x.analysis.json").mkdir()  # the analysis cannot take this name
+    r = td("dump", t.pid, "-o", tmp_path / "x.core", "--analyze")
+    assert r.rc == 0, r
+    a = r.jq(".analysis")
+    assert a["path"] is None and "cannot write the analysis" in a["error"]
+    assert "its analysis failed" in r.stderr
+    # The dump is there, no temporary analysis file is left.
+    assert sorted(os.listdir(tmp_path)) == ["x.analysis.json", "x.core"]
+    assert td("analyze", tmp_path / "x.core").rc == 0
