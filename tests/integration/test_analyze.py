@@ -300,6 +300,10 @@ def test_compressed_core_and_exe_option(td, tmp_path):
     r = td("analyze", core, "--exe", moved_exe)
     assert r.rc == 0, r
     assert r.jq(".threads[0].frames[0].function") == "crash_here"
+    # Named by the path the process ran, read from the --exe file.
+    assert r.jq(".threads[0].frames[0].module") == str(exe)
+    assert r.jq(".process.executable") == str(exe)
+    assert r.jq(f'.modules[] | select(.name == "{exe}") | .path') == str(moved_exe)
     subprocess.run(["zstd", "-q", str(core), "-o", str(tmp_path / "app.core.zst")], check=True)
     r = td("analyze", tmp_path / "app.core.zst", "--exe", moved_exe)
     assert r.rc == 0, r

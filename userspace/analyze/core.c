@@ -249,6 +249,25 @@ static pid_t trigger_tid(json_t *trigger)
 	return 0;
 }
 
+/*
+ * Given an executable, libdwfl names its module by the file's base name; frames name it
+ * by the path the process ran instead, as they do without --exe.
+ */
+static void rename_module(json_t *threads, const char *exe, const char *orig)
+{
+	const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	size_t i, k;
+	json_t *t, *f;
+
+	json_array_foreach(threads, i, t)
+		json_array_foreach(json_object_get(t, "frames"), k, f) {
+			const char *m = json_string_value(json_object_get(f, "module"));
+
+			if (m && !strcmp(m, base))
+				json_set(f, "module", json_string(orig));
+		}
+}
+
 static const char *kind_name(enum input_kind k)
 {
 	switch (k) {
@@ -374,9 +393,14 @@ int analyze__core(const char *path, const struct analyze_opts *opts, json_t **ou
 				      ? signal_json(&facts.threads[i]) : json_null());
 	}
 
-	exe_name = opts->exe ? opts->exe : u.exe_orig;
+	/* The path the process ran, not where its copy was found (--exe, the bundle). */
+	exe_name = u.exe_orig;
 	if (!exe_name && facts.file_count)
 		exe_name = facts.files[0].path; /* the kernel lists the executable first */
+	if (!exe_name)
+		exe_name = opts->exe;
+	if (exe && exe_name)
+		rename_module(threads, exe, exe_name);
 	j = json_object();
 	{
 		json_t *src = json_object();
@@ -392,6 +416,15 @@ int analyze__core(const char *path, const struct analyze_opts *opts, json_t **ou
 	json_set(j, "signal", signal_json(sig_thread));
 	report__add_threads(j, threads, sig_thread ? sig_thread->tid : 0, first_tid);
 	json_set(j, "modules", stacks__modules(dwfl));
+	if (exe && exe_name) {
+		const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+		size_t i;
+		json_t *m;
+
+		json_array_foreach(json_object_get(j, "modules"), i, m)
+			if (!strcmp(json_string_value(json_object_get(m, "name")) ?: "", base))
+				json_set(m, "name", json_string(exe_name));
+	}
 	json_set(j, "mappings", mappings_json(&facts, opts->top_mappings ? opts->top_mappings
 									  : 10));
 	json_set(j, "trigger", trigger ? trigger : json_null());
