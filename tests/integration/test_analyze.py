@@ -400,3 +400,32 @@ def test_sysroot(td, tmp_path):
     assert m["path"] == str(root / str(exe).lstrip("/")) and m["file_error"] is None
     r = td("analyze", core, "--sysroot", tmp_path / "nowhere")
     assert r.rc == 3 and "--sysroot" in r.error()["error"]
+
+
+def test_extracted_bundle_folder(td, tmp_path):
+    """A bundle already unpacked (unzip) is analysed in place, the folder as sysroot."""
+    work = tmp_path / "work"
+    work.mkdir()
+    exe = work / "crashworker-copy"
+    shutil.copy(TARGETS / "crashworker", exe)
+    core = crash_core(exe, work / "app.core")
+    bundle = make_bundle(tmp_path, exe, core, "zip")
+    shutil.rmtree(work)
+    folder = tmp_path / "unpacked"
+    folder.mkdir()
+    subprocess.run(["unzip", "-q", str(bundle)], cwd=folder, check=True)
+    r = td("analyze", folder)
+    assert r.rc == 0, r
+    assert r.jq(".source.kind") == "folder"
+    assert functions(r.jq(".threads[0]"))[:2] == ["crash_here", "crash_worker_step"]
+    assert r.jq(f'.modules[] | select(.name == "{exe}") | .path') == \
+        str(folder / str(exe).lstrip("/"))
+    assert (folder / "app.core").exists()  # the folder is left as it was
+    # Without metadata.json the core at the top is found.
+    (folder / "metadata.json").unlink()
+    r = td("analyze", folder, "--exe", folder / str(exe).lstrip("/"))
+    assert r.rc == 0 and r.jq(".signal.name") == "SIGSEGV"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = td("analyze", empty)
+    assert r.rc == 2 and "holds no core" in r.error()["error"]

@@ -28,7 +28,7 @@ static const struct argp_option analyze_options[] = {
 
 static const char analyze_doc[] =
 	"Analyze a core (ELF, or zstd-compressed .core.zst) or a bundle (.zip, .tar, .tar.zst "
-	"from `tracedump dump --bundle`): the process, the signal and fault address, every "
+	"from `tracedump dump --bundle`, or the folder it was extracted to): the process, the signal and fault address, every "
 	"thread's symbolized stack (the crashing thread first), threads with identical stacks "
 	"grouped, the modules with their build-ids, the largest mappings, and the trigger's "
 	"<dump>.json when it sits beside the dump. Unwinding is libdwfl's (CFI, then frame "

@@ -275,6 +275,8 @@ static const char *kind_name(enum input_kind k)
 		return "bundle";
 	case INPUT_COMPRESSED_CORE:
 		return "compressed_core";
+	case INPUT_FOLDER:
+		return "folder";
 	default:
 		return "core";
 	}

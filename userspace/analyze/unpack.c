@@ -2,6 +2,7 @@
 /* Cores, compressed cores and bundles: see unpack.h. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -328,12 +329,62 @@ cleanup:
 	return err;
 }
 
+/* An extracted bundle: metadata.json and the core in @path, the folder is the sysroot. */
+static int open_folder(const char *path, struct unpacked *u, char *why, size_t why_len)
+{
+	char *top = NULL;
+	struct dirent *e;
+	DIR *d;
+	int err;
+
+	u->kind = INPUT_FOLDER;
+	u->keep_dir = true;
+	u->dir = realpath(path, NULL);
+	if (!u->dir)
+		return -errno;
+	d = opendir(u->dir);
+	if (!d) {
+		err = -errno;
+		snprintf(why, why_len, "cannot read the folder %s: %s", path, strerror(errno));
+		return err;
+	}
+	/* Without metadata.json: the first ELF core at the top, by name. */
+	while ((e = readdir(d))) {
+		char *p = NULL;
+		struct stat st;
+
+		if (e->d_name[0] == '.' || (top && strcmp(e->d_name, top) >= 0))
+			continue;
+		if (asprintf(&p, "%s/%s", u->dir, e->d_name) < 0)
+			break;
+		if (!lstat(p, &st) && S_ISREG(st.st_mode) && is_elf_core(p)) {
+			free(top);
+			top = strdup(e->d_name);
+		}
+		free(p);
+	}
+	closedir(d);
+	err = find_bundle_files(u, top, why, why_len);
+	if (err == -ENOEXEC && !top)
+		snprintf(why, why_len, "the folder %s holds no core (no metadata.json naming one, "
+			 "no ELF core at its top)", path);
+	free(top);
+	return err;
+}
+
 int unpack__open(const char *path, struct unpacked *u, char *why, size_t why_len)
 {
+	struct stat st;
 	int fd, err;
 
 	memset(u, 0, sizeof(*u));
 	why[0] = '\0';
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		err = open_folder(path, u, why, why_len);
+		if (err)
+			unpack__free(u);
+		return err;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
@@ -359,7 +410,7 @@ int unpack__open(const char *path, struct unpacked *u, char *why, size_t why_len
 
 void unpack__free(struct unpacked *u)
 {
-	if (u->dir)
+	if (u->dir && !u->keep_dir)
 		unpack__remove_tree(u->dir);
 	free(u->dir);
 	free(u->core);

@@ -7,6 +7,7 @@
 #ifndef TRACEDUMP_ANALYZE_UNPACK_H
 #define TRACEDUMP_ANALYZE_UNPACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -14,11 +15,14 @@ enum input_kind {
 	INPUT_CORE,		/* an ELF core, read in place */
 	INPUT_COMPRESSED_CORE,	/* one compressed file: decompressed into the temp folder */
 	INPUT_BUNDLE,		/* an archive: extracted into the temp folder */
+	INPUT_FOLDER,		/* a bundle already extracted: read in place */
 };
 
 struct unpacked {
 	enum input_kind kind;
-	char *dir;	 /* the temporary folder (removed by unpack__free), or NULL */
+	char *dir;	 /* the temporary folder (removed by unpack__free), the extracted
+			    bundle's folder (kept), or NULL */
+	bool keep_dir;
 	char *core;	 /* the core to read */
 	char *exe;	 /* the executable inside dir (bundles), or NULL */
 	char *exe_orig;	 /* its path on the machine it came from */
@@ -26,7 +30,7 @@ struct unpacked {
 };
 
 /*
- * Opens @path. -ENOENT/-EACCES from open, -ENOEXEC when it is none of the above (or a
+ * Opens @path (a file, or the folder of an extracted bundle). -ENOENT/-EACCES from open, -ENOEXEC when it is none of the above (or a
  * bundle without a core), -ENOSPC and other errors from extracting; @why says more.
  */
 int unpack__open(const char *path, struct unpacked *u, char *why, size_t why_len);
