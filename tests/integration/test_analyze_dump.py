@@ -114,3 +114,20 @@ def test_dump_stands_when_its_analysis_cannot_be_written(td, target, tmp_path):
     # The dump is there, no temporary analysis file is left.
     assert sorted(os.listdir(tmp_path)) == ["x.analysis.json", "x.core"]
     assert td("analyze", tmp_path / "x.core").rc == 0
+
+
+def test_dump_bundle_with_analyze(td, target, tmp_path):
+    if not has_bundles(td):
+        pytest.skip("this build's dump has no --bundle")
+    t = target("deadlock")
+    r = td("dump", t.pid, "-o", tmp_path, "--bundle", "tar", "--compress", "zstd", "--analyze")
+    assert r.rc == 0, r
+    archive = Path(r.jq(".path"))
+    path = Path(r.jq(".analysis.path"))
+    assert archive.name.endswith(".tar.zst")
+    assert path.name == archive.name[:-len(".tar.zst")] + ".analysis.json"
+    assert jq(path.read_text(), ".source.kind") == "bundle"
+    names = jq(path.read_text(), "[.threads[].frames[].function]")
+    assert "take_b_after_a" in names and "take_a_after_b" in names
+    # The temporary extraction is gone; only the archive and its analysis remain.
+    assert sorted(os.listdir(tmp_path)) == sorted([archive.name, path.name])
