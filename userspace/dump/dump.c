@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyze/analyze.h"
 #include "common/command.h"
 #include "common/output.h"
 #include "common/parse.h"
@@ -20,7 +21,7 @@
 #include "dump/memory.h"
 #include "dump/sink_file.h"
 
-enum { OPT_FILTER = 0x1000, OPT_FORCE, OPT_BUNDLE, OPT_COMPRESS };
+enum { OPT_FILTER = 0x1000, OPT_FORCE, OPT_BUNDLE, OPT_COMPRESS, OPT_ANALYZE = 0x1100 };
 
 /* Options of `dump`; --bundle and --compress extend this struct and open_sink(). */
 struct dump_args {
@@ -30,6 +31,7 @@ struct dump_args {
 	unsigned long filter;
 	bool type_given, filter_given;
 	bool force;
+	bool analyze;		/* --analyze: <dump>.analysis.json beside the dump */
 	struct dump_output_opts out;	/* --bundle, --compress (dump_output.h) */
 	struct dump_output *sink_output;
 	char core_name[256];		/* the default name, the core's name in a bundle */
@@ -43,6 +45,9 @@ static const struct argp_option dump_options[] = {
 	{ "filter", OPT_FILTER, "HEX", 0, "A coredump_filter mask instead of --type (bit 0 anon "
 	  "private, 1 anon shared, 2 file private, 3 file shared, 4 ELF headers, 5-6 hugetlb)" },
 	{ "force", OPT_FORCE, NULL, 0, "Overwrite an existing FILE" },
+	{ "analyze", OPT_ANALYZE, NULL, 0, "Then analyze the dump (once the process runs "
+	  "again) into NAME.analysis.json beside it: stacks, groups, mappings "
+	  "(docs/analyze.md)" },
 	{ "bundle", OPT_BUNDLE, "zip|tar", 0, "One archive with the core, the executable, every "
 	  "mapped library and metadata.json, to debug on another machine (docs/bundle.md)" },
 	{ "compress", OPT_COMPRESS, "zstd", 0, "Compress (multi-threaded): NAME.core.zst, or "
@@ -58,6 +63,7 @@ static const char dump_doc[] =
 	"  tracedump dump 1234\n"
 	"  tracedump dump 1234 -o /var/crash/ --type full\n"
 	"  tracedump dump 1234 --type mini -o app.core --force | jq .pause_ms\n"
+	"  tracedump dump 1234 --analyze | jq .analysis.groups\n"
 	"  tracedump dump 1234 --filter 0x3f | jq -r .path | xargs gdb -batch -ex bt ./app\n"
 	"  tracedump dump 1234 --bundle zip -o /var/crash/   # core + exe + libraries\n"
 	"  tracedump dump 1234 --bundle tar --compress zstd | jq .bundle\n"
@@ -91,6 +97,9 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --filter '%s': expected a hex coredump_filter "
 				   "mask up to 0x1ff", arg);
 		a->filter_given = true;
+		break;
+	case OPT_ANALYZE:
+		a->analyze = true;
 		break;
 	case OPT_FORCE:
 		a->force = a->out.force = true;
@@ -214,6 +223,7 @@ static void print_table(json_t *r)
 	       json_integer_value(json_object_get(r, "core_size")) / 1048576.0);
 	printf("%-14s %.1f ms\n", "paused", json_real_value(json_object_get(r, "pause_ms")));
 	printf("%-14s %.1f ms\n", "took", json_real_value(json_object_get(r, "duration_ms")));
+	analyze__print_dump_summary(stdout, r);
 }
 
 static int do_dump(int argc, char **argv)
@@ -278,6 +288,9 @@ static int do_dump(int argc, char **argv)
 				    err == -ESRCH || err == -EPERM || err == -EBUSY ||
 				    err == -EINVAL || err == -EOPNOTSUPP ? "" : "; no file written");
 	}
+	/* The process runs again; the dump is complete: analysing it stops nothing. */
+	if (args.analyze)
+		analyze__dump(json_string_value(json_object_get(result, "path")), result);
 	if (output.json)
 		return output_json(result);
 	print_table(result);
