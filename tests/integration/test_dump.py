@@ -68,7 +68,7 @@ def assert_running_free(t, ticks):
         try:
             state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (FileNotFoundError, ProcessLookupError):
-            continue  # a thread that exited meanwhile (the churn test makes many)
+            continue  # a churning thread that exited since the listing: not stopped
         assert state not in "tT", f"thread {task.name} left stopped ({state})"
     assert ticks.advance(), "the target stopped counting ticks"
 

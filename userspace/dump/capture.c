@@ -293,8 +293,12 @@ int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_
 		return err;
 	err = capture__read_maps(cap->mem_pid, cap);
 	if (err) {
+		if (err == -ENOENT || err == -ESRCH) {
+			snprintf(why, why_len, "process %d exited during the dump", fz->pid);
+			return -ESRCH;
+		}
 		snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", fz->pid, strerror(-err));
-		return err == -ENOENT ? -ESRCH : err;
+		return err;
 	}
 	return 0;
 }
@@ -339,8 +343,12 @@ int capture__take_threads(const struct freeze *fz, struct capture *cap, char *wh
 	take_process(fz->pid, cap);
 	err = procfs_read(cap->mem_pid, -1, "auxv", (char **)&cap->auxv, &cap->auxv_len);
 	if (err) {
+		if (err == -ENOENT || err == -ESRCH) {
+			snprintf(why, why_len, "process %d exited during the dump", fz->pid);
+			return -ESRCH;
+		}
 		snprintf(why, why_len, "failed to read /proc/%d/auxv: %s", fz->pid, strerror(-err));
-		return err == -ENOENT ? -ESRCH : err;
+		return err;
 	}
 	return 0;
 }
