@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import TARGETS, TRACEDUMP, jq
-from test_dump import (EXE, HEAP_PATTERN, MARKER, assert_running_free, check_backtraces,
-                       gdb, start)
+from test_dump import (EXE, HEAP_PATTERN, MARKER, TRACER, assert_running_free,
+                       check_backtraces, gdb, start)
 
 SNAP = TARGETS / "snaptarget"
 
@@ -383,3 +383,32 @@ def test_fallback_when_pids_max_is_reached(td, target, tmp_path):
         if t:
             t.stop()
         cg.rmdir()
+
+
+def test_reap_waits_for_another_tracer(target, tmp_path):
+    # Another tracer holds the target when the copy is to be reaped: tracedump waits
+    # for it (the dead copy stays invisible meanwhile) and then reaps it.
+    t = start(target, 2, 768)
+    d = start_snapdump(t.pid, tmp_path / "big.core")
+    wait_child(t.pid)
+    kids = children(t.pid)
+    wait_released(t.pid)
+    tracer = subprocess.Popen(["python3", "-c", TRACER, str(t.pid)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert tracer.stdout.readline().strip() == "traced"
+        # The copy is killed once read: tracedump is now waiting to freeze again.
+        deadline = time.time() + 30
+        while any(state(k) != "Z" for k in kids) and time.time() < deadline:
+            time.sleep(0.005)
+        assert all(state(k) == "Z" for k in kids)
+        assert d.poll() is None
+    finally:
+        tracer.kill()
+        tracer.wait()
+    out, err = d.communicate(timeout=60)
+    assert d.returncode == 0, err
+    assert jq(out, ".snapshot.used") is True
+    assert jq(out, '.snapshot | has("warning")') is False, out
+    assert children(t.pid) == set()
+    assert t.ticks.advance()

@@ -617,7 +617,14 @@ void snapshot__end(struct snapshot *snap, pid_t target)
 	 * takes milliseconds. A traced zombie is seen by its tracer only. */
 	kill(snap->child, SIGKILL);
 	wait_dead(snap->child);
-	err = freeze__all(target, &fz, NULL, why, sizeof(why));
+	/* Another tracer (a second tracedump, a debugger) may hold the target for a
+	 * while: the zombie stays invisible meanwhile, so wait for it, up to 5 s. */
+	for (int i = 0;; i++) {
+		err = freeze__all(target, &fz, NULL, why, sizeof(why));
+		if (err != -EBUSY || i == 500)
+			break;
+		usleep(10000);
+	}
 	if (err) {
 		snap->reaped = true;
 		reap_as_tracer(snap->child);
