@@ -224,6 +224,8 @@ static int exit_code(int err)
 
 static void print_table(json_t *r)
 {
+	json_t *snap;
+
 	printf("%-14s %s\n", "path", json_string_value(json_object_get(r, "path")));
 	printf("%-14s %s\n", "type", json_string_value(json_object_get(r, "type")));
 	printf("%-14s %lld\n", "threads", json_integer_value(json_object_get(r, "threads")));
@@ -234,6 +236,18 @@ static void print_table(json_t *r)
 	       json_integer_value(json_object_get(r, "core_size")) / 1048576.0);
 	printf("%-14s %.1f ms\n", "paused", json_real_value(json_object_get(r, "pause_ms")));
 	printf("%-14s %.1f ms\n", "took", json_real_value(json_object_get(r, "duration_ms")));
+	snap = json_object_get(r, "snapshot");
+	if (json_is_true(json_object_get(snap, "used")))
+		printf("%-14s fork %.1f ms, %.1f MiB extra memory, %zu mappings absent\n",
+		       "snapshot", json_real_value(json_object_get(snap, "fork_ms")),
+		       json_integer_value(json_object_get(snap, "extra_bytes")) / 1048576.0,
+		       json_array_size(json_object_get(snap, "absent")));
+	else if (snap)
+		printf("%-14s not used: %s\n", "snapshot",
+		       json_string_value(json_object_get(snap, "reason")));
+	if (json_object_get(snap, "warning"))
+		printf("%-14s %s\n", "warning",
+		       json_string_value(json_object_get(snap, "warning")));
 	analyze__print_dump_summary(stdout, r);
 }
 
