@@ -43,6 +43,8 @@ enum {
 	VMF_IO = 1 << 4,	/* "io": VM_IO, never dumped */
 	VMF_DONTDUMP = 1 << 5,	/* "dd": MADV_DONTDUMP */
 	VMF_HUGETLB = 1 << 6,	/* "ht" */
+	VMF_DONTCOPY = 1 << 7,	/* "dc": MADV_DONTFORK, absent in a fork */
+	VMF_WIPEONFORK = 1 << 8, /* "wf": MADV_WIPEONFORK, zero in a fork */
 };
 
 struct capture_map {
@@ -86,6 +88,11 @@ struct capture {
 
 /* Fills @cap from /proc and PTRACE_GETREGSET on the threads of @fz (all frozen). */
 int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_t why_len);
+
+/* capture__take() but the mappings (cap->maps stays empty): a snapshot reads them from
+ * its copy once the target runs again (reading smaps walks every page table). */
+int capture__take_threads(const struct freeze *fz, struct capture *cap, char *why,
+			  size_t why_len);
 
 /* Only the mappings (smaps), for tests and for callers that need no threads. */
 int capture__read_maps(pid_t pid, struct capture *cap);

@@ -6,6 +6,7 @@
  *   capture.c  registers, process facts and mappings while frozen
  *   memory.c   which memory goes in (coredump_filter rules), the PT_LOAD plan
  *   memory_copy.c  the copy: a reader thread and this thread writing, overlapped
+ *   snapshot.c a copy-on-write fork of the frozen target, read while it runs (--snapshot)
  *   notes.c    the PT_NOTE segment (NT_PRSTATUS, NT_FILE, ...)
  *   core.c     the ELF core itself: header, program headers, notes, memory
  *   arch_*.c   what differs by CPU architecture
@@ -41,13 +42,18 @@ struct dump_opts {
 	/* Called from the writing thread now and then; @total is the core's logical size. */
 	void (*progress)(uint64_t done, uint64_t total, void *ctx);
 	void *progress_ctx;
+	/* Copy-on-write snapshot (snapshot.h): the target is frozen only to capture and
+	 * fork, the memory is read from the copy; falls back to a plain freeze (the result
+	 * says why) when the target cannot fork safely. */
+	bool snapshot;
 };
 
 /*
  * Dumps process @o->pid into @sink as an ELF core: freeze, capture, write, release.
  * The target is released on every path. On success the sink is finished and
  * *@result (if not NULL) is the JSON result (type, bytes_written, memory_bytes,
- * threads, pause_ms, duration_ms, build_ids...; the caller adds "path"). On error the
+ * threads, pause_ms, duration_ms, build_ids..., and "snapshot" when asked; the caller
+ * adds "path"). On error the
  * sink is aborted, @why says what failed, and the return is -errno: -ESRCH no process
  * or it exited, -EPERM not allowed, -EBUSY already traced, -ENOSPC no room,
  * -ECANCELED interrupted, -EOPNOTSUPP unsupported architecture, -EINVAL not dumpable.
