@@ -150,6 +150,24 @@ static void release_target(void *fz)
 	freeze__release(fz);
 }
 
+static void keep_held(void *fz)
+{
+	(void)fz; /* the caller holds the threads and resumes them itself */
+}
+
+/* Lets the target go, or with a held freeze only notes when it would have been. */
+static void release(const struct dump_opts *o, struct freeze *fz)
+{
+	if (!o->held) {
+		freeze__release(fz);
+		return;
+	}
+	if (!fz->released_ns)
+		fz->released_ns = monotonic_ns();
+	fz->threads = NULL;
+	fz->count = fz->cap = 0;
+}
+
 int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **result,
 		char *why, size_t why_len)
 {
@@ -194,9 +212,14 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 		goto fail;
 
 	/* Freeze, capture while frozen. */
-	err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
-	if (err)
-		goto fail;
+	if (o->held) {
+		fz = *o->held;
+		fz.released_ns = 0;
+	} else {
+		err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
+		if (err)
+			goto fail;
+	}
 	t_frozen = monotonic_ns();
 	err = capture__take(&fz, &cap, why, why_len);
 	if (err)
@@ -221,12 +244,12 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	}
 	t_planned = monotonic_ns();
 	copy.total = layout.size;
-	copy.read_done = release_target;
+	copy.read_done = o->held ? keep_held : release_target;
 	copy.read_done_ctx = &fz;
 	err = core__write(&plan, &notes, &layout, cap.mem_pid, sink, &copy, &stats, why, why_len);
 	if (err)
 		goto fail;
-	freeze__release(&fz);
+	release(o, &fz);
 	if (o->progress)
 		o->progress(sink->offset, layout.size, o->progress_ctx);
 
@@ -259,7 +282,7 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	err = 0;
 	goto out;
 fail:
-	freeze__release(&fz);
+	release(o, &fz);
 	sink->abort(sink);
 	if (!why[0])
 		snprintf(why, why_len, "%s", strerror(-err));

@@ -25,6 +25,8 @@
 
 #include "dump/sink.h"
 
+struct freeze;
+
 /* Kudu's dumpType: 0 mini, 1 default (the kernel's coredump_filter 0x33), 2 full. */
 enum dump_type {
 	DUMP_TYPE_MINI = 0,
@@ -41,6 +43,10 @@ struct dump_opts {
 	/* Called from the writing thread now and then; @total is the core's logical size. */
 	void (*progress)(uint64_t done, uint64_t total, void *ctx);
 	void *progress_ctx;
+	/* Caller already holds ptrace (watch --signal): every thread of @pid is seized by
+	 * the calling thread and stopped, listed in *held. The dumper then neither seizes
+	 * nor releases; the caller resumes the threads afterwards (giving back the signal). */
+	struct freeze *held;
 };
 
 /*
