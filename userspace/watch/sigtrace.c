@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "common/procfs.h"
 #include "watch/sigtrace.h"
@@ -151,15 +152,46 @@ static void pass_on(struct sigtrace *st, pid_t tid, int status)
 	}
 }
 
+static int enqueue(struct sigtrace *st, pid_t tid, int status)
+{
+	if (st->qcount == st->qcap) {
+		size_t cap = st->qcap ? st->qcap * 2 : 16;
+		void *p = realloc(st->queue, cap * sizeof(*st->queue));
+
+		if (!p)
+			return -ENOMEM;
+		st->queue = p;
+		st->qcap = cap;
+	}
+	st->queue[st->qcount].tid = tid;
+	st->queue[st->qcount++].status = status;
+	return 0;
+}
+
+/* The next wait status: queued ones first, then the kernel's (without blocking). */
+static pid_t next_status(struct sigtrace *st, int *status)
+{
+	pid_t tid;
+
+	if (st->qcount) {
+		tid = st->queue[0].tid;
+		*status = st->queue[0].status;
+		memmove(st->queue, st->queue + 1, --st->qcount * sizeof(*st->queue));
+		return tid;
+	}
+	do
+		tid = waitpid(-1, status, __WALL | WNOHANG);
+	while (tid < 0 && errno == EINTR);
+	return tid;
+}
+
 int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev)
 {
 	for (;;) {
 		struct sigtrace_thread *t;
 		int status;
-		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+		pid_t tid = next_status(st, &status);
 
-		if (tid < 0 && errno == EINTR)
-			continue;
 		if (tid <= 0)
 			return 0;
 		memset(ev, 0, sizeof(*ev));
@@ -203,34 +235,94 @@ int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev)
 	}
 }
 
-/* Waits for @tid to stop after PTRACE_INTERRUPT; 0 stopped, -ESRCH gone. A signal met
- * on the way is kept in *@sig to be given back. */
-static int wait_stop(struct sigtrace *st, pid_t tid, int *sig)
+/* The tgid of a thread we have not seen yet (a clone whose event is still queued). */
+static pid_t tgid_of(pid_t tid)
 {
-	for (;;) {
-		int status;
-		pid_t r = waitpid(tid, &status, __WALL);
+	struct proc_status ps;
 
-		if (r < 0 && errno == EINTR)
+	return procfs_read_status(tid, -1, &ps) ? 0 : ps.tgid;
+}
+
+/*
+ * Interrupts every running thread of @pid (0: all) and collects their stops and
+ * exits, queueing what belongs to other processes. One waitpid(-1) loop, never a
+ * waitpid on one thread: a dying leader is reported only after its other threads
+ * are reaped, so waiting for it alone would never end. Gives up after 2 s.
+ */
+static void stop_all(struct sigtrace *st, pid_t pid)
+{
+	uint64_t deadline = monotonic_ns() + 2000000000ULL;
+
+	for (size_t i = 0; i < st->count; i++) {
+		struct sigtrace_thread *t = &st->threads[i];
+
+		if ((pid && t->tgid != pid) || t->stopped || t->dead)
 			continue;
-		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
-			drop(st, tid);
-			return -ESRCH;
+		t->sig = 0;
+		t->waiting = !ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) || errno != ESRCH;
+		if (!t->waiting)
+			t->dead = true;
+	}
+	for (;;) {
+		struct sigtrace_thread *t;
+		bool left = false;
+		int status;
+		pid_t tid;
+
+		for (size_t i = 0; i < st->count; i++)
+			left |= st->threads[i].waiting;
+		if (!left || monotonic_ns() > deadline)
+			break;
+		tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid < 0 && errno == EINTR)
+			continue;
+		if (tid < 0)
+			break;
+		if (!tid) {
+			struct timespec ts = { 0, 200000 };
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		t = find(st, tid);
+		if (!t && WIFSTOPPED(status) && (!pid || tgid_of(tid) == pid)) {
+			/* A new thread of ours, stopped at its start: keep it so. */
+			pid_t tgid = pid ? pid : tgid_of(tid);
+
+			t = add(st, tid, tgid ? tgid : tid);
+			if (t)
+				t->stopped = true;
+			continue;
+		}
+		if (!t || (pid && t->tgid != pid) || (!t->waiting && !t->stopped)) {
+			enqueue(st, tid, status);
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->waiting = false;
+			t->dead = true;
+			if (t->tid == t->tgid)
+				enqueue(st, tid, status); /* the process's end, for next() */
+			continue;
 		}
 		if (!WIFSTOPPED(status))
 			continue;
 		if ((status >> 16) == PTRACE_EVENT_CLONE) {
-			/* Stopped anyway; the child is seized and will stop on its own. */
 			unsigned long child = 0;
-			struct sigtrace_thread *t = find(st, tid);
 
-			if (t && !ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) && !find(st, (pid_t)child))
-				add(st, (pid_t)child, t->tgid);
-			return 0;
+			if (!ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) && !find(st, (pid_t)child)) {
+				pid_t tgid = t->tgid;
+
+				t = add(st, (pid_t)child, tgid); /* its start stop comes later */
+				if (t)
+					t->waiting = true;
+				t = find(st, tid);
+			}
+		} else if ((status >> 16) == 0) {
+			t->sig = WSTOPSIG(status);
 		}
-		if ((status >> 16) == 0)
-			*sig = WSTOPSIG(status);
-		return 0;
+		t->waiting = false;
+		t->stopped = true;
 	}
 }
 
@@ -254,56 +346,31 @@ static int add_frozen(struct freeze *fz, pid_t tid, int sig, bool gone)
 
 int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struct freeze *fz)
 {
-	size_t done = 0;
+	struct sigtrace_thread *hit = find(st, ev->tid);
 	int err = 0;
 
 	memset(fz, 0, sizeof(*fz));
 	fz->pid = ev->pid;
 	fz->frozen_ns = monotonic_ns();
-	/* Threads may appear while we stop the others (a clone caught mid-way): loop. */
-	for (bool more = true; more && !err;) {
-		more = false;
-		for (size_t i = 0; i < st->count; i++) {
-			struct sigtrace_thread *t = &st->threads[i];
-			pid_t tid = t->tid;
-			int sig = 0;
-			bool listed = false;
-
-			if (t->tgid != ev->pid)
-				continue;
-			for (size_t k = 0; k < fz->count; k++)
-				listed |= fz->threads[k].tid == tid;
-			if (listed)
-				continue;
-			more = true;
-			if (tid == ev->tid) {
-				sig = ev->sig;
-			} else if (!t->stopped) {
-				ptrace(PTRACE_INTERRUPT, tid, 0, 0);
-				if (wait_stop(st, tid, &sig)) {
-					err = add_frozen(fz, tid, 0, true);
-					break; /* st->threads changed under us */
-				}
-				t = find(st, tid);
-			}
-			if (t)
-				t->stopped = true;
-			err = add_frozen(fz, tid, sig, false);
-			done++;
-			break;
-		}
-	}
-	if (err)
-		return err;
+	if (!hit)
+		return -ESRCH;
+	hit->sig = ev->sig;
+	stop_all(st, ev->pid);
 	/* The leader first, as the dumper (and gdb) expect. */
-	for (size_t k = 1; k < fz->count; k++)
-		if (fz->threads[k].tid == fz->pid) {
-			struct frozen_thread tmp = fz->threads[0];
+	for (int pass = 0; pass < 2 && !err; pass++)
+		for (size_t i = 0; i < st->count && !err; i++) {
+			struct sigtrace_thread *t = &st->threads[i];
 
-			fz->threads[0] = fz->threads[k];
-			fz->threads[k] = tmp;
+			if (t->tgid != ev->pid || (pass == 0) != (t->tid == ev->pid))
+				continue;
+			err = add_frozen(fz, t->tid, t->sig, t->dead || t->waiting);
 		}
-	return done ? 0 : -ESRCH;
+	if (err) {
+		free(fz->threads);
+		fz->threads = NULL;
+		fz->count = 0;
+	}
+	return err;
 }
 
 void sigtrace__resume(struct sigtrace *st, struct freeze *fz)
@@ -312,9 +379,16 @@ void sigtrace__resume(struct sigtrace *st, struct freeze *fz)
 		struct frozen_thread *f = &fz->threads[i];
 		struct sigtrace_thread *t = find(st, f->tid);
 
-		if (f->gone || !t)
+		if (!t)
 			continue;
+		if (t->dead) {
+			/* A dead leader stays listed until next() reports its queued end. */
+			if (t->tid != t->tgid)
+				drop(st, f->tid);
+			continue;
+		}
 		t->stopped = false;
+		t->sig = 0;
 		ptrace(PTRACE_CONT, f->tid, 0, (void *)(long)f->resume_sig);
 	}
 	free(fz->threads);
@@ -324,21 +398,23 @@ void sigtrace__resume(struct sigtrace *st, struct freeze *fz)
 
 void sigtrace__detach(struct sigtrace *st, pid_t pid)
 {
+	stop_all(st, pid);
 	for (size_t i = 0; i < st->count;) {
 		struct sigtrace_thread *t = &st->threads[i];
-		pid_t tid = t->tid;
-		int sig = 0;
 
 		if (pid && t->tgid != pid) {
 			i++;
 			continue;
 		}
-		if (!t->stopped) {
-			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
-			if (wait_stop(st, tid, &sig))
-				continue; /* gone and dropped: st->threads[i] is another now */
-		}
-		ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig);
-		drop(st, tid);
+		if (!t->dead)
+			ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->sig);
+		drop(st, t->tid);
 	}
+}
+
+void sigtrace__free(struct sigtrace *st)
+{
+	free(st->threads);
+	free(st->queue);
+	memset(st, 0, sizeof(*st));
 }

@@ -21,12 +21,23 @@
 struct sigtrace_thread {
 	pid_t tid, tgid;
 	bool stopped; /* held in a stop by us (a hit being dumped) */
+	bool waiting; /* interrupted, its stop not seen yet */
+	bool dead;    /* exited while we held its process */
+	int sig;      /* a signal met while stopping it, to give back */
+};
+
+/* A wait status that belongs to another process than the one being stopped. */
+struct sigtrace_pending {
+	pid_t tid;
+	int status;
 };
 
 struct sigtrace {
 	uint64_t watched;		 /* bit N: signal N is a trigger */
 	struct sigtrace_thread *threads;
 	size_t count, cap;
+	struct sigtrace_pending *queue;
+	size_t qcount, qcap;
 };
 
 enum sigtrace_kind {
@@ -61,5 +72,7 @@ void sigtrace__resume(struct sigtrace *st, struct freeze *fz);
 void sigtrace__detach(struct sigtrace *st, pid_t pid);
 
 bool sigtrace__traces(const struct sigtrace *st, pid_t pid);
+
+void sigtrace__free(struct sigtrace *st);
 
 #endif /* TRACEDUMP_WATCH_SIGTRACE_H */
