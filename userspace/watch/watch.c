@@ -549,6 +549,21 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 	}
 	inspect__process_detail(t->pid, &so, &show);
 	err = sink_file__open(path, false, &sink, why, sizeof(why));
+	/* Two dumps in one second: "<name>_<trigger>_<time>_2.<pid>.core", ... */
+	for (int n = 2; err == -EEXIST && n < 1000; n++) {
+		char stem[256];
+		size_t len = strlen(name), tail;
+
+		snprintf(stem, sizeof(stem), ".%d.core", t->pid);
+		tail = strlen(stem);
+		if (len < tail)
+			break;
+		snprintf(stem, sizeof(stem), "%.*s", (int)(len - tail), name);
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s_%d.%d.core", w->outdir, stem, n,
+				     t->pid) >= sizeof(path))
+			break;
+		err = sink_file__open(path, false, &sink, why, sizeof(why));
+	}
 	if (!err)
 		err = dumper__run(&o, sink, &result, why, sizeof(why));
 	if (sink)
