@@ -369,3 +369,43 @@ def test_bad_arguments(td, target):
     assert r.rc == 3 and r.error()["error"]
     r = td("watch", "1", "--every", "1s", "--on-dump")
     assert r.rc == 2
+
+
+# --- exceptions and completed slow requests ------------------------------------------
+
+def test_exception_filter(watch, target, tmp_path):
+    t = target("thrower", 2)
+    w = watch(t.pid, "--exception=app::*", "-o", tmp_path)
+    w.wait_event("watching")
+    os.kill(t.pid, signal.SIGUSR1)
+    trig = w.wait_event("trigger")
+    # The two std::runtime_error throws came first and did not match.
+    assert trig["trigger"] == "exception"
+    assert trig["detail"]["exception_type"] == "app::RequestFailed"
+    dump = w.wait_event("dump")
+    assert w.finish() == 0
+    meta = jq(open(dump["path"] + ".json").read(), ".")
+    kinds = [e["exception_type"] for e in meta["flight_recorder"] if e["type"] == "exception"]
+    assert kinds[:2] == ["std::runtime_error"] * 2
+
+
+def test_exception_filter_no_match(watch, target, tmp_path):
+    t = target("thrower", 2)
+    w = watch(t.pid, "--exception=std::bad_alloc", "--max-duration", "1s", "-o", tmp_path)
+    w.wait_event("watching")
+    os.kill(t.pid, signal.SIGUSR1)
+    assert t.proc.stdout.readline().startswith("thrown")
+    assert w.finish() == 0
+    assert not w.of("trigger")
+
+
+def test_latency_completed(watch, target, tmp_path):
+    t = target("reqserver", 0, 500)
+    w = watch(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "300ms",
+              "--latency-completed", "--dry-run", "-o", tmp_path)
+    w.wait_event("watching")
+    os.kill(t.pid, signal.SIGUSR1)
+    trig = w.wait_event("trigger")
+    assert trig["trigger"] == "latency" and trig["detail"]["duration_ns"] >= 300e6
+    assert w.finish() == 0
+    assert len(w.of("trigger")) == 1  # the fast one did not fire

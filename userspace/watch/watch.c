@@ -156,7 +156,8 @@ static const struct argp_option watch_options[] = {
 	{ "latency-completed", OPT_LATENCY_COMPLETED, NULL, 0, "Dump after a slow request "
 	  "returns, instead of while it is stuck" },
 	{ "exception", OPT_EXCEPTION, "FILTER", OPTION_ARG_OPTIONAL, "A C++ throw whose "
-	  "demangled type matches FILTER (* and ? wildcards; default any)" },
+	  "demangled type matches FILTER (* and ? wildcards; default any; written "
+	  "--exception=FILTER)" },
 	{ "every", OPT_EVERY, "DURATION", 0, "A dump every DURATION" },
 	{ NULL, 0, NULL, 0, "Actions:", 3 },
 	{ "count", 'n', "COUNT", 0, "Stop after COUNT dumps in all (default 1; 0 no limit)" },
@@ -185,7 +186,7 @@ static const char watch_doc[] =
 	"  tracedump watch --name api --cpu 90 --for 10s -n 3 --cooldown 1m\n"
 	"  tracedump watch 1234 --mem 500,1000,2000 --keep 2\n"
 	"  tracedump watch 1234 --latency ./srv:handle_request --threshold 500ms\n"
-	"  tracedump watch 1234 --exception 'std::*' --on-dump aws s3 cp {path} s3://dumps/\n"
+	"  tracedump watch 1234 --exception='std::*' --on-dump aws s3 cp {path} s3://dumps/\n"
 	"What each trigger costs: --signal holds the process with ptrace (every signal "
 	"it receives takes a round trip through tracedump; no other cost); --cpu, --latency "
 	"and --exception use BPF (tracepoints and uprobes, no ptrace); --mem, --threads, "
