@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -504,7 +505,18 @@ static void run_on_dump(struct watch *w, const char *path, pid_t pid, const char
 			goto out;
 		}
 	}
-	err = posix_spawnp(&child, argv[0], NULL, NULL, argv, environ);
+	{
+		posix_spawnattr_t attr;
+		sigset_t none;
+
+		/* The child starts with no signal blocked (we block SIGCHLD). */
+		sigemptyset(&none);
+		posix_spawnattr_init(&attr);
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+		err = posix_spawnp(&child, argv[0], NULL, &attr, argv, environ);
+		posix_spawnattr_destroy(&attr);
+	}
 	if (err)
 		emit("error", json_pack("{s:s, s:s}", "message", "--on-dump failed to start",
 					"reason", strerror(err)));
@@ -1002,7 +1014,8 @@ static int do_watch(int argc, char **argv)
 	struct tracer_opts to = {};
 	uint64_t start = 0, next_tick = 0, next_scan = 0;
 	char why[1024] = "";
-	int code = TD_EXIT_OK, err;
+	int code = TD_EXIT_OK, err, sfd = -1;
+	sigset_t chld;
 
 	a.on_dump = split_on_dump(&argc, argv);
 	if (a.on_dump == (char **)-1)
@@ -1079,6 +1092,12 @@ static int do_watch(int argc, char **argv)
 	if (a.name)
 		emit("watching", json_pack("{s:s}", "name", a.name));
 
+	/* SIGCHLD through a signalfd: blocked here, unblocked again for --on-dump. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (!sigprocmask(SIG_BLOCK, &chld, NULL))
+		sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+
 	start = monotonic_ns();
 	w->next_every = start + a.every_ns;
 	while (!stop_sig) {
@@ -1089,11 +1108,27 @@ static int do_watch(int argc, char **argv)
 		else
 			while (waitpid(-1, NULL, WNOHANG) > 0) /* --on-dump children */
 				;
-		/* A short wait while ptrace holds the targets: a signal waits for us. */
-		if (w->tracer)
-			tracer__poll(w->tracer, w->sigtrace_on ? 2 : 20, on_event, w);
-		else
-			poll(NULL, 0, w->sigtrace_on ? 2 : 20);
+		/*
+		 * A tracee's stop raises SIGCHLD, read from a signalfd so a watched
+		 * process's signal waits for no timeout of ours (each one the target
+		 * takes stops it until we resume it). With the BPF tracer too, its ring
+		 * buffers are read every 5 ms.
+		 */
+		{
+			struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+			int ms = w->tracer ? 5 : 20;
+
+			if (sfd >= 0 && poll(&pfd, 1, ms) > 0) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+					;
+			} else if (sfd < 0) {
+				poll(NULL, 0, w->sigtrace_on ? 1 : ms);
+			}
+			if (w->tracer)
+				tracer__poll(w->tracer, 0, on_event, w);
+		}
 		now = monotonic_ns();
 		if (a.name && now >= next_scan) {
 			scan_name(w);
@@ -1115,6 +1150,8 @@ static int do_watch(int argc, char **argv)
 out:
 	if (w->sigtrace_on)
 		sigtrace__detach(&w->st, 0);
+	if (sfd >= 0)
+		close(sfd);
 	if (w->tracer)
 		tracer__destroy(w->tracer);
 	if (code == TD_EXIT_OK) {
