@@ -779,6 +779,7 @@ struct stuck_ctx {
 	struct watch *w;
 	pid_t pid, tid;
 	uint64_t start_ns, running_ns;
+	uint64_t first_start; /* the oldest request not yet over the threshold */
 };
 
 static void on_inflight(void *ctx, pid_t tgid, pid_t tid, uint64_t start_ns, uint64_t running_ns)
@@ -786,12 +787,49 @@ static void on_inflight(void *ctx, pid_t tgid, pid_t tid, uint64_t start_ns, uin
 	struct stuck_ctx *c = ctx;
 	struct target *t = find_target(c->w, tgid);
 
-	if (!t || t->last_stuck_start == start_ns || c->pid)
+	if (!t || t->last_stuck_start == start_ns)
+		return;
+	if (running_ns < c->w->a->threshold_ns) {
+		if (!c->first_start || start_ns < c->first_start)
+			c->first_start = start_ns;
+		return;
+	}
+	if (c->pid)
 		return;
 	c->pid = tgid;
 	c->tid = tid;
 	c->start_ns = start_ns;
 	c->running_ns = running_ns;
+}
+
+/*
+ * Stuck requests: one dump per request, while it still runs. The next look is when
+ * the oldest request in flight reaches the threshold (so the reaction does not wait
+ * for a tick), and at least every TICK_NS for requests that start meanwhile.
+ */
+static uint64_t check_stuck(struct watch *w, uint64_t now)
+{
+	const struct watch_args *a = w->a;
+	struct stuck_ctx c = { .w = w };
+	uint64_t next = now + (a->threshold_ns < TICK_NS ? a->threshold_ns : TICK_NS);
+
+	if (!dump_gate__ready(&w->gate, now))
+		return now + TICK_NS / 10;
+	tracer__scan_inflight(w->tracer, 0, on_inflight, &c);
+	if (c.pid) {
+		struct target *t = find_target(w, c.pid);
+
+		t->last_stuck_start = c.start_ns;
+		fire(w, t, "latency", json_pack("{s:i, s:f, s:f, s:s, s:b}", "tid", c.tid,
+						"running_ms", c.running_ns / 1e6, "threshold_ms",
+						a->threshold_ns / 1e6, "probe", a->latency_arg,
+						"stuck", 1), NULL);
+		return monotonic_ns();
+	}
+	/* bpf_ktime_get_ns and monotonic_ns are the same clock. */
+	if (c.first_start && c.first_start + a->threshold_ns < next)
+		next = c.first_start + a->threshold_ns;
+	return next;
 }
 
 /* The periodic triggers, every TICK_NS: the first one that fires per target. */
@@ -874,22 +912,6 @@ static void tick(struct watch *w, uint64_t now)
 							    (int)a->fds), NULL);
 				continue;
 			}
-		}
-	}
-	/* Stuck requests: one dump per request, while it still runs. */
-	if (a->latency_arg && !a->latency_completed && w->tracer && !stop_sig &&
-	    dump_gate__ready(&w->gate, now)) {
-		struct stuck_ctx c = { .w = w };
-
-		tracer__scan_inflight(w->tracer, a->threshold_ns, on_inflight, &c);
-		if (c.pid) {
-			struct target *t = find_target(w, c.pid);
-
-			t->last_stuck_start = c.start_ns;
-			fire(w, t, "latency", json_pack("{s:i, s:f, s:f, s:s, s:b}", "tid", c.tid,
-							"running_ms", c.running_ns / 1e6,
-							"threshold_ms", a->threshold_ns / 1e6, "probe",
-							a->latency_arg, "stuck", 1), NULL);
 		}
 	}
 	if (a->every_ns && now >= w->next_every)
@@ -1012,7 +1034,7 @@ static int do_watch(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_stop }, su = { .sa_handler = on_usr1 };
 	struct watch *w;
 	struct tracer_opts to = {};
-	uint64_t start = 0, next_tick = 0, next_scan = 0;
+	uint64_t start = 0, next_tick = 0, next_scan = 0, next_stuck = 0;
 	char why[1024] = "";
 	int code = TD_EXIT_OK, err, sfd = -1;
 	sigset_t chld;
@@ -1134,6 +1156,8 @@ static int do_watch(int argc, char **argv)
 			scan_name(w);
 			next_scan = now + NAME_SCAN_NS;
 		}
+		if (a.latency_arg && !a.latency_completed && now >= next_stuck && !stop_sig)
+			next_stuck = check_stuck(w, now);
 		if (now >= next_tick) {
 			check_alive(w);
 			tick(w, now);
