@@ -118,6 +118,12 @@ def test_signal_segv_on_worker_dumped_then_dies(watch, target, tmp_path):
     assert t.proc.wait(timeout=10) == -signal.SIGSEGV
     bt = gdb_bt(t.path, dump["path"])
     assert "crash_now" in bt, bt
+    # As in a kernel core: the faulting thread is gdb's current one, the signal is named.
+    p = subprocess.run(["gdb", "-batch", "-nx", "-ex", "bt", "-ex", "p $_siginfo.si_signo",
+                        str(t.path), dump["path"]], capture_output=True, text=True, timeout=60)
+    assert "terminated with signal SIGSEGV" in p.stdout, p.stdout
+    assert p.stdout.split("#0")[1].split("\n")[0].strip().startswith("crash_now"), p.stdout
+    assert "$1 = 11" in p.stdout, p.stdout
     meta = jq(open(dump["path"] + ".json").read(), ".")
     assert meta["trigger"] == "signal" and meta["event"]["tid"] == crashy_tid(t)
     assert meta["process"]["id"] == t.pid

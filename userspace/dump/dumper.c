@@ -224,6 +224,9 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	err = capture__take(&fz, &cap, why, why_len);
 	if (err)
 		goto fail;
+	cap.cursig = o->signo;
+	cap.cursig_tid = o->signal_tid;
+	cap.cursig_info = o->siginfo;
 
 	/* Plan the memory and the notes, then write. */
 	t_captured = monotonic_ns();

@@ -47,6 +47,11 @@ struct dump_opts {
 	 * the calling thread and stopped, listed in *held. The dumper then neither seizes
 	 * nor releases; the caller resumes the threads afterwards (giving back the signal). */
 	struct freeze *held;
+	/* The signal the dump is taken at (0: none) and the thread taking it: that
+	 * thread comes first in the core, with pr_cursig and NT_SIGINFO set. */
+	int signo;
+	pid_t signal_tid;
+	siginfo_t siginfo;
 };
 
 /*

@@ -534,7 +534,7 @@ out:
  * sigtrace (a signal hit). Takes @event.
  */
 static void fire(struct watch *w, struct target *t, const char *trigger, json_t *event,
-		 struct freeze *held)
+		 struct freeze *held, const struct sigtrace_event *sig)
 {
 	struct dump_opts o = { .pid = t->pid, .type = w->a->type, .cancel = &stop_sig,
 			       .held = held };
@@ -545,6 +545,11 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 	uint64_t now = monotonic_ns();
 	int err;
 
+	if (sig) {
+		o.signo = sig->sig;
+		o.signal_tid = sig->tid;
+		o.siginfo = sig->info;
+	}
 	dump_gate__record(&w->gate, now);
 	emit("trigger", json_pack("{s:i, s:s, s:s, s:O, s:b}", "pid", t->pid, "name", t->comm,
 				  "trigger", trigger, "detail", event, "dry_run", w->a->dry_run));
@@ -823,7 +828,7 @@ static uint64_t check_stuck(struct watch *w, uint64_t now)
 		fire(w, t, "latency", json_pack("{s:i, s:f, s:f, s:s, s:b}", "tid", c.tid,
 						"running_ms", c.running_ns / 1e6, "threshold_ms",
 						a->threshold_ns / 1e6, "probe", a->latency_arg,
-						"stuck", 1), NULL);
+						"stuck", 1), NULL, NULL);
 		return monotonic_ns();
 	}
 	/* bpf_ktime_get_ns and monotonic_ns are the same clock. */
@@ -852,11 +857,11 @@ static void tick(struct watch *w, uint64_t now)
 		if (t->gone)
 			continue;
 		if (manual) {
-			fire(w, t, "manual", json_pack("{s:s}", "source", "SIGUSR1"), NULL);
+			fire(w, t, "manual", json_pack("{s:s}", "source", "SIGUSR1"), NULL, NULL);
 			continue;
 		}
 		if (a->every_ns && now >= w->next_every) {
-			fire(w, t, "every", json_pack("{s:f}", "every_s", a->every_ns / 1e9), NULL);
+			fire(w, t, "every", json_pack("{s:f}", "every_s", a->every_ns / 1e9), NULL, NULL);
 			continue;
 		}
 		if (cpu) {
@@ -878,7 +883,7 @@ static void tick(struct watch *w, uint64_t now)
 						       "threshold", a->cpu >= 0 ? a->cpu : a->cpu_below,
 						       "window_s", a->for_ns / 1e9, "of_all_cpus",
 						       a->cpu_total),
-					     NULL);
+					     NULL, NULL);
 					continue;
 				}
 			}
@@ -893,14 +898,14 @@ static void tick(struct watch *w, uint64_t now)
 						       (json_int_t)mem_value(w, &ps), "level_bytes",
 						       (json_int_t)t->mem.bytes[lvl], "kind",
 						       a->mem_private ? "private" : "rss"),
-					     NULL);
+					     NULL, NULL);
 					continue;
 				}
 			}
 			if (a->threads && ps.threads >= a->threads) {
 				fire(w, t, "threads", json_pack("{s:I, s:i}", "threads",
 								(json_int_t)ps.threads, "threshold",
-								(int)a->threads), NULL);
+								(int)a->threads), NULL, NULL);
 				continue;
 			}
 		}
@@ -909,7 +914,7 @@ static void tick(struct watch *w, uint64_t now)
 
 			if (n >= a->fds) {
 				fire(w, t, "fds", json_pack("{s:i, s:i}", "fds", (int)n, "threshold",
-							    (int)a->fds), NULL);
+							    (int)a->fds), NULL, NULL);
 				continue;
 			}
 		}
@@ -941,7 +946,7 @@ static int on_event(void *ctx, const void *data, size_t size)
 			demangle_type(raw, type, sizeof(type));
 			if (t && (!w->a->exception_filter ||
 				  !fnmatch(w->a->exception_filter, type, 0))) {
-				fire(w, t, "exception", json_incref(j ? j : json_object()), NULL);
+				fire(w, t, "exception", json_incref(j ? j : json_object()), NULL, NULL);
 			}
 		} else if (h->type == TRACER_EV_LATENCY && w->a->latency_completed &&
 			   size >= sizeof(struct latency_event)) {
@@ -949,7 +954,7 @@ static int on_event(void *ctx, const void *data, size_t size)
 			struct target *t = find_target(w, (pid_t)e->pid);
 
 			if (t && e->duration_ns >= w->a->threshold_ns)
-				fire(w, t, "latency", json_incref(j ? j : json_object()), NULL);
+				fire(w, t, "latency", json_incref(j ? j : json_object()), NULL, NULL);
 		}
 	}
 	json_decref(j);
@@ -1004,7 +1009,7 @@ static void handle_sigtrace(struct watch *w)
 			    ev.sig == SIGILL)
 				json_object_set_new(detail, "fault_address",
 						    json_hex((uint64_t)(uintptr_t)ev.info.si_addr));
-			fire(w, t, "signal", detail, &fz);
+			fire(w, t, "signal", detail, &fz, &ev);
 			sigtrace__resume(&w->st, &fz);
 		}
 	}
