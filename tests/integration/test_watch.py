@@ -415,3 +415,37 @@ def test_latency_completed(watch, target, tmp_path):
     assert trig["trigger"] == "latency" and trig["detail"]["duration_ns"] >= 300e6
     assert w.finish() == 0
     assert len(w.of("trigger")) == 1  # the fast one did not fire
+
+
+def test_cgroup_now_and_later(watch, target, tmp_path):
+    base = "/sys/fs/cgroup/unified" if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs") \
+        else "/sys/fs/cgroup"
+    cg = f"{base}/tdwatch-{random.randrange(10**6):06d}"
+    try:
+        os.mkdir(cg)
+    except OSError as e:
+        pytest.skip(f"cannot make a cgroup here: {e}")
+    try:
+        a = target("dumptarget", 1, 1)
+        with open(f"{cg}/cgroup.procs", "w") as f:
+            f.write(str(a.pid))
+        other = target("dumptarget", 1, 1)  # outside: never watched
+        w = watch("--cgroup", cg, "--mem", "1000000", "-o", tmp_path)
+        assert w.wait_event("watching", lambda e: e.get("pid") == a.pid)
+        b = target("dumptarget", 1, 1)
+        with open(f"{cg}/cgroup.procs", "w") as f:
+            f.write(str(b.pid))
+        assert w.wait_event("watching", lambda e: e.get("pid") == b.pid)
+        os.kill(w.proc.pid, signal.SIGINT)
+        assert w.finish() == 0
+        assert other.pid not in [e.get("pid") for e in w.of("watching")]
+    finally:
+        for t in (locals().get("a"), locals().get("b")):
+            if t:
+                t.stop()
+        for _ in range(50):
+            try:
+                os.rmdir(cg)
+                break
+            except OSError:
+                time.sleep(0.05)

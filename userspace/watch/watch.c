@@ -49,7 +49,7 @@
 #define MAX_PIDS 64
 
 enum {
-	OPT_NAME = 0x1000, OPT_SIGNAL, OPT_CPU, OPT_CPU_BELOW, OPT_CPU_TOTAL, OPT_FOR, OPT_MEM,
+	OPT_NAME = 0x1000, OPT_CGROUP, OPT_SIGNAL, OPT_CPU, OPT_CPU_BELOW, OPT_CPU_TOTAL, OPT_FOR, OPT_MEM,
 	OPT_MEM_BELOW, OPT_MEM_KIND, OPT_THREADS, OPT_FDS, OPT_LATENCY, OPT_THRESHOLD,
 	OPT_LATENCY_COMPLETED, OPT_EXCEPTION, OPT_EVERY, OPT_COOLDOWN, OPT_MAX_DURATION,
 	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN,
@@ -59,6 +59,7 @@ struct watch_args {
 	pid_t pids[MAX_PIDS];
 	size_t npids;
 	const char *name;
+	char cgroup[PATH_MAX]; /* a cgroup folder (with cgroup.procs); "" when not given */
 	uint64_t signals; /* bit N: signal N */
 	double cpu, cpu_below; /* < 0: not set */
 	bool cpu_total;
@@ -133,6 +134,9 @@ static const struct argp_option watch_options[] = {
 	{ NULL, 0, NULL, 0, "Targets:", 1 },
 	{ "name", OPT_NAME, "NAME", 0, "Every process named NAME, now and started later "
 	  "(checked every 150 ms; a restarted process is watched again)" },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Every process in cgroup PATH and its descendants, "
+	  "now and later (a folder with cgroup.procs: absolute, or under /sys/fs/cgroup/unified "
+	  "or /sys/fs/cgroup)" },
 	{ NULL, 0, NULL, 0, "Triggers (any combination; docs/triggers.md):", 2 },
 	{ "signal", OPT_SIGNAL, "LIST", 0, "Dump at the delivery of these signals (names or "
 	  "numbers, comma-separated), on whichever thread takes it, then let the signal act "
@@ -221,6 +225,25 @@ static int parse_signals(const char *s, uint64_t *mask)
 	return *mask ? 0 : -EINVAL;
 }
 
+/* PATH as given, or under the cgroup2 mount of a hybrid host, or under /sys/fs/cgroup. */
+static int resolve_cgroup(const char *path, char *out, size_t len)
+{
+	static const char *const roots[] = { "", "/sys/fs/cgroup/unified/", "/sys/fs/cgroup/" };
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		char procs[PATH_MAX + 32];
+
+		if ((i && path[0] == '/' && !strncmp(path, "/sys/", 5)) ||
+		    (size_t)snprintf(out, len, "%s%s", roots[i], i && path[0] == '/' ? path + 1 : path)
+			    >= len)
+			continue;
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", out);
+		if (!access(procs, R_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
 static error_t watch_parse(int key, char *arg, struct argp_state *state)
 {
 	struct watch_args *a = state->input;
@@ -229,6 +252,11 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case OPT_NAME:
 		a->name = arg;
+		break;
+	case OPT_CGROUP:
+		if (resolve_cgroup(arg, a->cgroup, sizeof(a->cgroup)))
+			argp_error(state, "invalid --cgroup '%s': no cgroup.procs there (tried the "
+				   "path, /sys/fs/cgroup/unified/PATH and /sys/fs/cgroup/PATH)", arg);
 		break;
 	case OPT_SIGNAL:
 		if (parse_signals(arg, &a->signals))
@@ -337,10 +365,10 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		a->npids++;
 		break;
 	case ARGP_KEY_END:
-		if (!a->npids && !a->name)
-			argp_error(state, "missing PID or --name");
-		if (a->npids && a->name)
-			argp_error(state, "PIDs and --name exclude each other");
+		if ((a->npids > 0) + !!a->name + !!a->cgroup[0] == 0)
+			argp_error(state, "missing PID, --name or --cgroup");
+		if ((a->npids > 0) + !!a->name + !!a->cgroup[0] > 1)
+			argp_error(state, "PIDs, --name and --cgroup exclude each other");
 		if (!a->signals && a->cpu < 0 && a->cpu_below < 0 && !a->mem_set && !a->threads &&
 		    !a->fds && !a->latency_arg && !a->exception && !a->every_ns)
 			argp_error(state, "no trigger: give --signal, --cpu, --mem, --threads, --fds, "
@@ -735,6 +763,41 @@ static void scan_name(struct watch *w)
 	json_decref(list);
 }
 
+/* --cgroup: the processes of a cgroup folder and of every folder below it. */
+static void scan_cgroup_dir(struct watch *w, const char *dir, int depth)
+{
+	char path[PATH_MAX + 32], line[32];
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			pid_t pid = (pid_t)atoi(line);
+			char why[512];
+			int err;
+
+			if (pid <= 0 || pid == getpid() || find_target(w, pid))
+				continue;
+			err = add_target(w, pid, why, sizeof(why));
+			if (err && err != -ESRCH)
+				emit("error", json_pack("{s:i, s:s}", "pid", pid, "message", why));
+		}
+		fclose(f);
+	}
+	if (depth > 16 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < PATH_MAX)
+			scan_cgroup_dir(w, path, depth + 1);
+	}
+	closedir(d);
+}
+
 static void check_alive(struct watch *w)
 {
 	for (size_t i = 0; i < w->ntargets; i++) {
@@ -1118,6 +1181,8 @@ static int do_watch(int argc, char **argv)
 	}
 	if (a.name)
 		emit("watching", json_pack("{s:s}", "name", a.name));
+	if (a.cgroup[0])
+		emit("watching", json_pack("{s:s}", "cgroup", a.cgroup));
 
 	/* SIGCHLD through a signalfd: blocked here, unblocked again for --on-dump. */
 	sigemptyset(&chld);
@@ -1157,8 +1222,11 @@ static int do_watch(int argc, char **argv)
 				tracer__poll(w->tracer, 0, on_event, w);
 		}
 		now = monotonic_ns();
-		if (a.name && now >= next_scan) {
-			scan_name(w);
+		if ((a.name || a.cgroup[0]) && now >= next_scan) {
+			if (a.name)
+				scan_name(w);
+			else
+				scan_cgroup_dir(w, a.cgroup, 0);
 			next_scan = now + NAME_SCAN_NS;
 		}
 		if (a.latency_arg && !a.latency_completed && now >= next_stuck && !stop_sig)
@@ -1170,7 +1238,7 @@ static int do_watch(int argc, char **argv)
 		}
 		if (dump_gate__spent(&w->gate))
 			break;
-		if (!a.name && all_gone(w))
+		if (!a.name && !a.cgroup[0] && all_gone(w))
 			break;
 		if (a.max_duration_ns && now - start >= a.max_duration_ns)
 			break;
