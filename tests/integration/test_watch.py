@@ -134,16 +134,23 @@ def test_signal_segv_on_worker_dumped_then_dies(watch, target, tmp_path):
 def test_signal_usr1_handler_runs_after_dump(watch, target, tmp_path):
     t = target("sigtarget")
     w = watch(t.pid, "--signal", "USR1", "-o", tmp_path)
-    w.wait_event("watching")
+    # Every watched signal has a handler: BPF stops it, no ptrace.
+    ev = w.wait_event("watching")
+    assert ev["signals_by"] == "bpf" and ev["ptrace"] is False
+    assert status(t.pid)["TracerPid"].strip() == "0"
     os.kill(t.pid, signal.SIGUSR2)  # ignored by the target, not watched: no trigger
     # tgkill to the worker thread: the handler runs there.
     libc = ctypes.CDLL(None, use_errno=True)
     assert libc.syscall(234, t.pid, crashy_tid(t), signal.SIGUSR1) == 0  # tgkill
     trig = w.wait_event("trigger")
     assert trig["detail"]["signal"] == "SIGUSR1" and trig["detail"]["tid"] == crashy_tid(t)
-    w.wait_event("dump")
+    dump = w.wait_event("dump")
     assert w.finish() == 0
     assert len(w.of("trigger")) == 1
+    # Dumped before the handler's first instruction: the worker is at its entry.
+    bt = gdb_bt(t.path, dump["path"])
+    crashy_bt = bt.split(f"(LWP {crashy_tid(t)})):")[1].split("\nThread ")[0]
+    assert "on_usr1" in crashy_bt and "signal handler called" in crashy_bt, bt
     # The handler ran once after the dump: the target counts it.
     os.kill(t.pid, SIGRTMIN + 3)
     assert t.proc.stdout.readline().strip() == "storm done 1"

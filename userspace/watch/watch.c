@@ -41,6 +41,7 @@
 #include "../../bpf/tracer.h"
 #include "../../bpf/exceptions.h"
 #include "../../bpf/latency.h"
+#include "../../bpf/signals.h"
 
 #define TICK_NS 100000000ULL	   /* periodic triggers are evaluated this often */
 #define NAME_SCAN_NS 150000000ULL /* --name looks for new processes this often */
@@ -89,6 +90,7 @@ struct target {
 	pid_t pid;
 	char comm[16];
 	bool gone, traced;
+	uint64_t bpf_stop; /* --signal by BPF: handled signals that stop it (no ptrace) */
 	struct cpu_window cpu;
 	struct mem_levels mem;
 	uint64_t last_stuck_start; /* the stuck request already dumped */
@@ -106,6 +108,7 @@ struct watch {
 	struct tracer *tracer;
 	struct sigtrace st;
 	bool sigtrace_on;
+	bool bpf_signals; /* the signals program is loaded: handled signals by BPF */
 	struct dump_gate gate;
 	char outdir[PATH_MAX];
 	json_t *flight[FLIGHT_MAX];
@@ -703,7 +706,17 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 			return err;
 		}
 	}
-	if (w->sigtrace_on) {
+	/* Handled signals by BPF (no ptrace cost) when every watched signal has a
+	 * handler in this process now; otherwise ptrace, the only way to catch a fatal one. */
+	if (w->a->signals && w->bpf_signals) {
+		struct proc_status st;
+
+		if (!procfs_read_status(pid, -1, &st) &&
+		    ((st.sig_cgt << 1) & w->a->signals) == w->a->signals &&
+		    !tracer__set_stop_signals(w->tracer, pid, w->a->signals))
+			t->bpf_stop = w->a->signals;
+	}
+	if (w->sigtrace_on && !t->bpf_stop) {
 		err = sigtrace__attach(&w->st, pid, why, why_len);
 		if (err) {
 			sigtrace__detach(&w->st, pid);
@@ -715,8 +728,9 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 		t->traced = true;
 	}
 	w->ntargets++;
-	emit("watching", json_pack("{s:i, s:s, s:b}", "pid", pid, "name", t->comm, "ptrace",
-				   t->traced));
+	emit("watching", json_pack("{s:i, s:s, s:b, s:s*}", "pid", pid, "name", t->comm, "ptrace",
+				   t->traced, "signals_by", !w->a->signals ? NULL :
+				   t->bpf_stop ? "bpf" : "ptrace"));
 	return 0;
 }
 
@@ -735,8 +749,11 @@ static void target_gone(struct watch *w, struct target *t, int status, bool know
 			json_object_set_new(j, "exit_code", json_integer(WEXITSTATUS(status)));
 		}
 	}
-	if (w->tracer)
+	if (w->tracer) {
 		tracer__remove_pid(w->tracer, t->pid);
+		if (t->bpf_stop)
+			tracer__set_stop_signals(w->tracer, t->pid, 0);
+	}
 	emit("target_exit", j);
 }
 
@@ -988,6 +1005,48 @@ static void tick(struct watch *w, uint64_t now)
 	free(cpu);
 }
 
+static char thread_state(pid_t pid, pid_t tid)
+{
+	struct proc_stat st;
+
+	return procfs_read_stat(pid, tid, &st) ? 0 : st.state;
+}
+
+/*
+ * A handled watched signal stopped the process from BPF (SIGSTOP queued at
+ * signal_deliver, taken before the handler's first instruction). Wait for that stop,
+ * dump (unless the gate says no), then SIGCONT, again if a late stop caught it.
+ */
+static void bpf_signal_stop(struct watch *w, struct target *t, const struct signals_event *e)
+{
+	uint64_t deadline = monotonic_ns() + 200000000ULL;
+	char buf[32], s;
+
+	while ((s = thread_state(t->pid, (pid_t)e->target_tid)) && s != 'T' && s != 't' &&
+	       monotonic_ns() < deadline) {
+		struct timespec ts = { 0, 100000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (!stop_sig && dump_gate__ready(&w->gate, monotonic_ns())) {
+		const char *code = si_code_name(e->sig, e->code);
+
+		fire(w, t, "signal", json_pack("{s:s, s:i, s:i, s:s*, s:s}", "signal",
+					       signal_name(e->sig, buf, sizeof(buf)), "signo",
+					       e->sig, "tid", e->target_tid, "code", code, "by",
+					       "bpf"), NULL, NULL);
+	}
+	for (int i = 0; i < 20; i++) {
+		struct timespec ts = { 0, 1000000 };
+
+		kill(t->pid, SIGCONT);
+		nanosleep(&ts, NULL);
+		s = thread_state(t->pid, (pid_t)e->target_tid);
+		if (s != 'T' && s != 't')
+			break;
+	}
+}
+
 /* Tracer events: the flight recorder, throws and completed slow requests. */
 static int on_event(void *ctx, const void *data, size_t size)
 {
@@ -997,6 +1056,14 @@ static int on_event(void *ctx, const void *data, size_t size)
 
 	if (j)
 		flight_add(w, json_incref(j));
+	if (size >= sizeof(struct signals_event) && h->type == TRACER_EV_DELIVER) {
+		const struct signals_event *e = data;
+		struct target *t = find_target(w, (pid_t)e->target_pid);
+
+		if (t && e->sig > 0 && e->sig < 64 && (t->bpf_stop & (1ULL << e->sig)) &&
+		    e->handler == SIGNALS_HANDLER_CUSTOM)
+			bpf_signal_stop(w, t, e);
+	}
 	if (size >= sizeof(*h) && !stop_sig && dump_gate__ready(&w->gate, monotonic_ns())) {
 		if (h->type == TRACER_EV_EXCEPTION && w->a->exception &&
 		    size >= sizeof(struct exceptions_event)) {
@@ -1145,6 +1212,17 @@ static int do_watch(int argc, char **argv)
 		to.classes |= TRACER_EXCEPTION;
 		to.wake_exceptions = true;
 	}
+	/* The exit program also carries the BPF stop of handled signals (--signal). */
+	if (a.signals)
+		to.classes |= TRACER_EXIT;
+	if (to.classes == TRACER_EXIT) {
+		/* Only for --signal: without BPF, ptrace does it all. */
+		if (tracer__open(&to, &w->tracer, why, sizeof(why))) {
+			output_warn("handled signals go through ptrace: %s", why);
+			w->tracer = NULL;
+		}
+		to.classes = 0;
+	}
 	if (to.classes) {
 		err = tracer__open(&to, &w->tracer, why, sizeof(why));
 		if (err) {
@@ -1153,13 +1231,16 @@ static int do_watch(int argc, char **argv)
 					    exit_code_from_errno(err), "%s", why);
 			goto out;
 		}
-		if ((to.classes & ~tracer__classes(w->tracer))) {
+		if ((to.classes & ~tracer__classes(w->tracer) & ~TRACER_EXIT)) {
 			code = output_error(TD_EXIT_UNSUPPORTED, "this kernel cannot run a needed "
 					    "trigger: %s", tracer__warnings(w->tracer));
 			goto out;
 		}
+	}
+	if (w->tracer) {
 		w->jctx.mono_to_epoch = tracer__mono_to_epoch(w->tracer);
 		w->jctx.probe = a.latency_arg;
+		w->bpf_signals = a.signals && (tracer__classes(w->tracer) & TRACER_EXIT);
 	}
 
 	sigemptyset(&sa.sa_mask);
@@ -1210,7 +1291,11 @@ static int do_watch(int argc, char **argv)
 			struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 			int ms = w->tracer ? 5 : 20;
 
-			if (sfd >= 0 && poll(&pfd, 1, ms) > 0) {
+			if (w->tracer && !w->st.count) {
+				/* Nothing under ptrace: wait on the ring buffers, which wake
+				 * at once for a BPF signal stop or a throw. */
+				tracer__poll(w->tracer, ms, on_event, w);
+			} else if (sfd >= 0 && poll(&pfd, 1, ms) > 0) {
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) == sizeof(si))
@@ -1249,8 +1334,19 @@ out:
 		sigtrace__detach(&w->st, 0);
 	if (sfd >= 0)
 		close(sfd);
-	if (w->tracer)
+	if (w->tracer) {
+		/* No more BPF stops; a stop already queued gets its SIGCONT (stop_sig or a
+		 * spent gate: no dump). */
+		for (size_t i = 0; i < w->ntargets; i++)
+			if (w->targets[i].bpf_stop)
+				tracer__set_stop_signals(w->tracer, w->targets[i].pid, 0);
+		if (!stop_sig)
+			stop_sig = -1;
+		tracer__poll(w->tracer, 0, on_event, w);
+		if (stop_sig == -1)
+			stop_sig = 0;
 		tracer__destroy(w->tracer);
+	}
 	if (code == TD_EXIT_OK) {
 		emit("exit", json_pack("{s:i, s:i, s:s}", "dumps", (int)w->gate.count, "failures",
 				       (int)w->failures, "reason",
