@@ -194,7 +194,7 @@ def test_name_follows_restarts_every_crash_dumped(watch, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     w = watch("--name", name, "--signal", "SEGV", "-n", "0", "-o", out)
-    rounds = 6
+    rounds = int(os.environ.get("WATCH_CRASH_ROUNDS", "6"))  # 100 pass too (15 s)
     for i in range(rounds):
         p = subprocess.Popen([str(exe)], stdout=subprocess.PIPE, text=True,
                              start_new_session=True)
@@ -456,3 +456,14 @@ def test_cgroup_now_and_later(watch, target, tmp_path):
                 break
             except OSError:
                 time.sleep(0.05)
+
+
+def test_already_traced_is_a_conflict(watch, target, tmp_path, td):
+    t = target("sigtarget")
+    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    assert w.wait_event("watching")["ptrace"] is True
+    r = td("watch", t.pid, "--signal", "SEGV", "-o", tmp_path)
+    assert r.rc == 6 and "already traced" in r.error()["error"]
+    os.kill(w.proc.pid, signal.SIGINT)
+    assert w.finish() == 0
+    assert_released(t.pid)
