@@ -467,3 +467,24 @@ def test_already_traced_is_a_conflict(watch, target, tmp_path, td):
     os.kill(w.proc.pid, signal.SIGINT)
     assert w.finish() == 0
     assert_released(t.pid)
+
+
+def test_bundle_and_compress(watch, target, tmp_path):
+    t = target("dumptarget", 1, 1)
+    w = watch(t.pid, "--every", "100ms", "-n", "2", "--compress", "zstd", "-o", tmp_path)
+    assert w.finish() == 0
+    paths = [d["path"] for d in w.of("dump")]
+    assert len(paths) == 2 and all(p.endswith(f".{t.pid}.core.zst") for p in paths)
+    assert len(set(paths)) == 2
+    for p in paths:
+        assert subprocess.run(["zstd", "-t", "-q", p]).returncode == 0
+        assert os.path.exists(p + ".json")
+    w = watch(t.pid, "--every", "100ms", "--bundle", "tar", "-o", tmp_path)
+    assert w.finish() == 0
+    path = w.of("dump")[0]["path"]
+    assert path.endswith(".tar")
+    names = subprocess.run(["tar", "tf", path], capture_output=True, text=True).stdout
+    assert f".{t.pid}.core" in names and "metadata.json" in names
+    r = subprocess.run([str(TRACEDUMP), "watch", str(t.pid), "--every", "1s", "--bundle",
+                        "zip", "--compress", "zstd"], capture_output=True, text=True)
+    assert r.returncode == 2

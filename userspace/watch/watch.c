@@ -28,6 +28,7 @@
 #include "common/parse.h"
 #include "common/procfs.h"
 #include "common/signals.h"
+#include "dump/dump_output.h"
 #include "dump/dumper.h"
 #include "dump/freeze.h"
 #include "dump/sink_file.h"
@@ -53,7 +54,7 @@ enum {
 	OPT_NAME = 0x1000, OPT_CGROUP, OPT_SIGNAL, OPT_CPU, OPT_CPU_BELOW, OPT_CPU_TOTAL, OPT_FOR, OPT_MEM,
 	OPT_MEM_BELOW, OPT_MEM_KIND, OPT_THREADS, OPT_FDS, OPT_LATENCY, OPT_THRESHOLD,
 	OPT_LATENCY_COMPLETED, OPT_EXCEPTION, OPT_EVERY, OPT_COOLDOWN, OPT_MAX_DURATION,
-	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN,
+	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_ON_DUMP, OPT_BUNDLE, OPT_COMPRESS,
 };
 
 struct watch_args {
@@ -78,6 +79,7 @@ struct watch_args {
 	unsigned count;
 	uint64_t cooldown_ns, max_duration_ns;
 	enum dump_type type;
+	struct dump_output_opts out; /* --bundle, --compress */
 	bool then_kill;
 	const char *output;
 	unsigned keep;
@@ -174,13 +176,16 @@ static const struct argp_option watch_options[] = {
 	{ "cooldown", OPT_COOLDOWN, "DURATION", 0, "At least this long between dumps" },
 	{ "max-duration", OPT_MAX_DURATION, "DURATION", 0, "Stop watching after this long" },
 	{ "type", 't', "TYPE", 0, "As in dump: mini, default (default) or full" },
+	{ "bundle", OPT_BUNDLE, "zip|tar", 0, "As in dump: one archive with the core, the "
+	  "executable, the mapped libraries and metadata.json" },
+	{ "compress", OPT_COMPRESS, "zstd", 0, "As in dump: a .core.zst (or .tar.zst bundle)" },
 	{ "then", OPT_THEN, "ACTION", 0, "After each dump: kill (SIGKILL the process)" },
 	{ "output", 'o', "DIR", 0, "Where dumps go (default: the current folder); named "
 	  "<name>_<trigger>_<UTC time>.<pid>.core, each with <dump>.json beside it" },
 	{ "keep", OPT_KEEP, "N", 0, "Keep only the N newest dumps of this watch" },
 	{ "max-bytes", OPT_MAX_BYTES, "BYTES", 0, "Keep this watch's dumps under BYTES in all "
 	  "(oldest removed first; the newest is always kept)" },
-	{ "on-dump", OPT_DRY_RUN + 1, "CMD ARG...", 0, "Run CMD (no shell) after each dump; "
+	{ "on-dump", OPT_ON_DUMP, "CMD ARG...", 0, "Run CMD (no shell) after each dump; "
 	  "{path}, {pid}, {trigger} replaced. Must come last: it takes every argument after it" },
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "Report triggers, dump nothing" },
 	{},
@@ -342,6 +347,14 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --type '%s': expected 0|1|2|mini|default|full",
 				   arg);
 		break;
+	case OPT_BUNDLE:
+		if (dump_output__parse_bundle(arg, &a->out.bundle))
+			argp_error(state, "invalid --bundle '%s': expected zip or tar", arg);
+		break;
+	case OPT_COMPRESS:
+		if (dump_output__parse_compress(arg, &a->out.zstd))
+			argp_error(state, "invalid --compress '%s': expected zstd", arg);
+		break;
 	case OPT_THEN:
 		if (strcmp(arg, "kill"))
 			argp_error(state, "invalid --then '%s': expected kill", arg);
@@ -378,6 +391,8 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		    !a->fds && !a->latency_arg && !a->exception && !a->every_ns)
 			argp_error(state, "no trigger: give --signal, --cpu, --mem, --threads, --fds, "
 				   "--latency, --exception or --every");
+		if (dump_output__refusal(&a->out))
+			argp_error(state, "%s", dump_output__refusal(&a->out));
 		if (a->latency_completed && !a->latency_arg)
 			argp_error(state, "--latency-completed needs --latency");
 		break;
@@ -562,6 +577,29 @@ out:
 }
 
 /*
+ * The @n-th name for a dump (n > 1: "_n" before ".<pid>.core"): @core_name is the core's
+ * name (inside a bundle), @path the file, with the --bundle/--compress suffix.
+ */
+static int output_names(const struct watch *w, pid_t pid, const char *name, int n,
+			char *core_name, size_t core_len, char *path, size_t path_len)
+{
+	char tail[32], stem[256];
+	size_t len = strlen(name);
+
+	snprintf(tail, sizeof(tail), ".%d.core", pid);
+	if (len < strlen(tail))
+		return -EINVAL;
+	snprintf(stem, sizeof(stem), "%.*s", (int)(len - strlen(tail)), name);
+	if (n > 1)
+		snprintf(stem + strlen(stem), sizeof(stem) - strlen(stem), "_%d", n);
+	if ((size_t)snprintf(core_name, core_len, "%s.%d.core", stem, pid) >= core_len ||
+	    (size_t)snprintf(path, path_len, "%s/%s.%d%s", w->outdir, stem, pid,
+			     dump_output__suffix(&w->a->out)) >= path_len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
  * A trigger fired for @t: report it, dump (unless --dry-run), write the metadata,
  * retention, --on-dump, --then kill. @held: the threads are already stopped by
  * sigtrace (a signal hit). Takes @event.
@@ -571,8 +609,9 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 {
 	struct dump_opts o = { .pid = t->pid, .type = w->a->type, .cancel = &stop_sig,
 			       .held = held };
-	char name[256], path[PATH_MAX], why[512];
+	char name[256], core_name[256], path[PATH_MAX], why[512];
 	struct core_sink *sink = NULL;
+	struct dump_output *out = NULL;
 	json_t *result = NULL, *show = NULL, *meta;
 	struct show_opts so = {};
 	uint64_t now = monotonic_ns();
@@ -591,34 +630,36 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 		return;
 	}
 	dumper__default_name(t->comm, trigger, t->pid, time(NULL), name, sizeof(name));
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", w->outdir, name) >= sizeof(path)) {
-		w->failures++;
-		emit("error", json_pack("{s:i, s:s}", "pid", t->pid, "message",
-					"dump path too long"));
-		json_decref(event);
-		return;
-	}
 	inspect__process_detail(t->pid, &so, &show);
-	err = sink_file__open(path, false, &sink, why, sizeof(why));
 	/* Two dumps in one second: "<name>_<trigger>_<time>_2.<pid>.core", ... */
-	for (int n = 2; err == -EEXIST && n < 1000; n++) {
-		char stem[256];
-		size_t len = strlen(name), tail;
-
-		snprintf(stem, sizeof(stem), ".%d.core", t->pid);
-		tail = strlen(stem);
-		if (len < tail)
+	err = -EEXIST;
+	for (int n = 1; err == -EEXIST && n < 1000; n++) {
+		err = output_names(w, t->pid, name, n, core_name, sizeof(core_name), path,
+				   sizeof(path));
+		if (err) {
+			snprintf(why, sizeof(why), "dump path too long");
 			break;
-		snprintf(stem, sizeof(stem), "%.*s", (int)(len - tail), name);
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s_%d.%d.core", w->outdir, stem, n,
-				     t->pid) >= sizeof(path))
-			break;
-		err = sink_file__open(path, false, &sink, why, sizeof(why));
+		}
+		if (sink)
+			sink->free(sink);
+		dump_output__free(out);
+		sink = NULL;
+		out = NULL;
+		err = dump_output__open(&w->a->out, t->pid, path, core_name, &out, &sink, why,
+					sizeof(why));
 	}
 	if (!err)
 		err = dumper__run(&o, sink, &result, why, sizeof(why));
+	if (!err) {
+		err = dump_output__finish(out, result, why, sizeof(why));
+		if (err) {
+			json_decref(result);
+			result = NULL;
+		}
+	}
 	if (sink)
 		sink->free(sink);
+	dump_output__free(out);
 	if (err) {
 		w->failures++;
 		emit("error", json_pack("{s:i, s:s, s:s, s:s}", "pid", t->pid, "trigger", trigger,
