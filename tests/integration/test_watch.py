@@ -234,6 +234,7 @@ def test_cpu_fires_on_burst(watch, target, tmp_path):
     t = target("burner", 1500)
     w = watch(t.pid, "--cpu", "50", "--for", "300ms", "-o", tmp_path)
     w.wait_event("watching")
+    time.sleep(0.5)  # some idle ticks first, for the CPU history
     os.kill(t.pid, signal.SIGUSR1)
     trig = w.wait_event("trigger")
     assert trig["trigger"] == "cpu" and trig["detail"]["cpu_percent"] >= 50
@@ -242,6 +243,9 @@ def test_cpu_fires_on_burst(watch, target, tmp_path):
     assert "burn" in gdb_bt(t.path, dump["path"])
     meta = jq(open(dump["path"] + ".json").read(), ".")
     assert any(th["tid"] == int(t.ready_line.split()[2]) for th in meta["threads_cpu"])
+    # The flight recorder's CPU history: idle first, then the burst that fired.
+    pcts = [s["cpu_percent"] for s in meta["cpu_samples"]]
+    assert len(pcts) >= 5 and min(pcts) < 20 and max(pcts) > 40, pcts
 
 
 def test_cpu_idle_does_not_fire(watch, target, tmp_path):

@@ -47,6 +47,7 @@
 #define TICK_NS 100000000ULL	   /* periodic triggers are evaluated this often */
 #define NAME_SCAN_NS 150000000ULL /* --name looks for new processes this often */
 #define FLIGHT_MAX 64		   /* events kept for the flight recorder */
+#define CPU_SAMPLES 50		   /* ticks of CPU% kept for the flight recorder: 5 s */
 #define MAX_TARGETS 256
 #define MAX_PIDS 64
 
@@ -96,6 +97,10 @@ struct target {
 	struct cpu_window cpu;
 	struct mem_levels mem;
 	uint64_t last_stuck_start; /* the stuck request already dumped */
+	/* CPU% of each of the last CPU_SAMPLES ticks, for the flight recorder. */
+	double cpu_pct[CPU_SAMPLES];
+	double cpu_when[CPU_SAMPLES]; /* epoch seconds */
+	size_t cpu_head, cpu_count;
 };
 
 struct kept {
@@ -482,6 +487,20 @@ static json_t *thread_cpu_json(struct watch *w, pid_t pid)
 	return arr;
 }
 
+static json_t *cpu_samples_json(const struct target *t)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < t->cpu_count; i++) {
+		size_t k = (t->cpu_head + CPU_SAMPLES - t->cpu_count + i) % CPU_SAMPLES;
+
+		json_array_append_new(arr, json_pack("{s:s, s:f, s:f}", "type", "cpu_sample",
+						     "time", t->cpu_when[k], "cpu_percent",
+						     t->cpu_pct[k]));
+	}
+	return arr;
+}
+
 static int write_metadata(const char *core, json_t *meta, char *why, size_t why_len)
 {
 	char path[PATH_MAX + 8], tmp[PATH_MAX + 16];
@@ -669,9 +688,10 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 		return;
 	}
 	json_object_set_new(result, "path", json_string(path));
-	meta = json_pack("{s:s, s:o, s:O, s:o, s:o, s:o}", "trigger", trigger, "event", event,
-			 "dump", result, "process", show ? show : json_null(), "threads_cpu",
-			 thread_cpu_json(w, t->pid), "flight_recorder", flight_json(w, t->pid));
+	meta = json_pack("{s:s, s:o, s:O, s:o, s:o, s:o, s:o}", "trigger", trigger, "event",
+			 event, "dump", result, "process", show ? show : json_null(), "threads_cpu",
+			 thread_cpu_json(w, t->pid), "flight_recorder", flight_json(w, t->pid),
+			 "cpu_samples", cpu_samples_json(t));
 	if (write_metadata(path, meta, why, sizeof(why)))
 		emit("error", json_pack("{s:i, s:s, s:s}", "pid", t->pid, "message",
 					"metadata not written", "reason", why));
@@ -995,6 +1015,16 @@ static void tick(struct watch *w, uint64_t now)
 				if (cpu[k].tgid == t->pid)
 					sum += cpu[k].oncpu_ns;
 			cpu_window__add(&t->cpu, now, sum);
+			if (cpu_window__percent(&t->cpu, TICK_NS, &pct)) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				t->cpu_pct[t->cpu_head] = pct;
+				t->cpu_when[t->cpu_head] = ts.tv_sec + ts.tv_nsec / 1e9;
+				t->cpu_head = (t->cpu_head + 1) % CPU_SAMPLES;
+				if (t->cpu_count < CPU_SAMPLES)
+					t->cpu_count++;
+			}
 			if (cpu_window__percent(&t->cpu, a->for_ns, &pct)) {
 				if (a->cpu_total)
 					pct /= (double)nprocs;
