@@ -492,3 +492,33 @@ def test_bundle_and_compress(watch, target, tmp_path):
     r = subprocess.run([str(TRACEDUMP), "watch", str(t.pid), "--every", "1s", "--bundle",
                         "zip", "--compress", "zstd"], capture_output=True, text=True)
     assert r.returncode == 2
+
+
+def test_ptrace_watch_keeps_job_control(watch, target, tmp_path):
+    """SIGSTOP/SIGCONT to a ptrace-watched process act as without tracedump."""
+    t = target("sigtarget")
+    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    w.wait_event("watching")
+    os.kill(t.pid, signal.SIGSTOP)
+    time.sleep(0.3)
+    assert status(t.pid)["State"].split()[0] in ("T", "t")
+    os.kill(t.pid, signal.SIGCONT)
+    os.kill(t.pid, signal.SIGUSR1)
+    os.kill(t.pid, SIGRTMIN + 3)
+    assert t.proc.stdout.readline().strip() == "storm done 1"
+    os.kill(t.pid, SIGRTMIN + 2)
+    assert w.wait_event("dump")
+    assert w.finish() == 0
+    assert t.proc.wait(timeout=10) == -signal.SIGSEGV
+
+
+def test_mem_below_and_max_bytes(watch, target, tmp_path):
+    t = target("dumptarget", 1, 8)
+    w = watch(t.pid, "--mem-below", "100000", "--dry-run", "-o", tmp_path)
+    assert w.wait_event("trigger")["trigger"] == "mem_below"
+    assert w.finish() == 0
+    w = watch(t.pid, "--every", "100ms", "-n", "3", "--max-bytes", "1", "-o", tmp_path)
+    assert w.finish() == 0
+    assert len(w.of("removed")) == 2
+    assert [p.name for p in tmp_path.glob("*.core")] == \
+        [os.path.basename(w.of("dump")[-1]["path"])]
