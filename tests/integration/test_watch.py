@@ -345,6 +345,7 @@ def test_then_kill_and_on_dump(watch, target, tmp_path):
     dump = w.wait_event("dump")
     assert w.finish() == 0
     assert t.proc.wait(timeout=10) == -signal.SIGKILL
+    assert w.of("on_dump")[0]["command"] == "touch"
     marker = dump["path"] + f".uploaded-{t.pid}-every"
     deadline = time.time() + 5
     while not os.path.exists(marker) and time.time() < deadline:
@@ -522,3 +523,12 @@ def test_mem_below_and_max_bytes(watch, target, tmp_path):
     assert len(w.of("removed")) == 2
     assert [p.name for p in tmp_path.glob("*.core")] == \
         [os.path.basename(w.of("dump")[-1]["path"])]
+
+
+def test_on_dump_exit_reported(watch, target, tmp_path):
+    t = target("dumptarget", 1, 1)
+    w = watch(t.pid, "--every", "100ms", "-n", "2", "--cooldown", "500ms", "-o", tmp_path,
+              "--on-dump", "test", "-s", "{path}")
+    ev = w.wait_event("on_dump_exit")
+    assert ev["status"] == 0 and ev["child"] == w.of("on_dump")[0]["child"]
+    assert w.finish() == 0

@@ -125,6 +125,8 @@ struct watch {
 	size_t nkept;
 	unsigned failures;
 	uint64_t next_every;
+	pid_t *children; /* --on-dump commands still running */
+	size_t nchildren;
 };
 
 static volatile sig_atomic_t stop_sig, manual;
@@ -587,8 +589,15 @@ static void run_on_dump(struct watch *w, const char *path, pid_t pid, const char
 	if (err)
 		emit("error", json_pack("{s:s, s:s}", "message", "--on-dump failed to start",
 					"reason", strerror(err)));
-	else
+	else {
+		pid_t *p = realloc(w->children, (w->nchildren + 1) * sizeof(*p));
+
+		if (p) {
+			w->children = p;
+			w->children[w->nchildren++] = child;
+		}
 		emit("on_dump", json_pack("{s:i, s:s}", "child", child, "command", argv[0]));
+	}
 out:
 	for (size_t i = 0; i < n; i++)
 		free(argv[i]);
@@ -1164,6 +1173,21 @@ static int on_event(void *ctx, const void *data, size_t size)
 	return 0;
 }
 
+/* An --on-dump command ended: say how (other children are not ours to report). */
+static void child_ended(struct watch *w, pid_t pid, int status)
+{
+	for (size_t i = 0; i < w->nchildren; i++) {
+		if (w->children[i] != pid)
+			continue;
+		w->children[i] = w->children[--w->nchildren];
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			emit("on_dump_exit", json_pack("{s:i, s:i}", "child", pid, "status",
+						       WIFEXITED(status) ? WEXITSTATUS(status) :
+						       128 + WTERMSIG(status)));
+		return;
+	}
+}
+
 /* Signal hits, target exits and --on-dump children, from sigtrace. */
 static void handle_sigtrace(struct watch *w)
 {
@@ -1173,11 +1197,7 @@ static void handle_sigtrace(struct watch *w)
 		struct target *t = find_target(w, ev.pid);
 
 		if (ev.kind == SIGTRACE_CHILD) {
-			if (WIFEXITED(ev.status) || WIFSIGNALED(ev.status))
-				emit("on_dump_exit", json_pack("{s:i, s:i}", "child", ev.pid, "status",
-							       WIFEXITED(ev.status) ?
-							       WEXITSTATUS(ev.status) :
-							       128 + WTERMSIG(ev.status)));
+			child_ended(w, ev.pid, ev.status);
 			continue;
 		}
 		if (ev.kind == SIGTRACE_EXIT) {
@@ -1348,12 +1368,13 @@ static int do_watch(int argc, char **argv)
 	w->next_every = start + a.every_ns;
 	while (!stop_sig) {
 		uint64_t now;
+		pid_t r;
 
 		if (w->sigtrace_on)
 			handle_sigtrace(w);
 		else
-			while (waitpid(-1, NULL, WNOHANG) > 0) /* --on-dump children */
-				;
+			for (int st; (r = waitpid(-1, &st, WNOHANG)) > 0;) /* --on-dump */
+				child_ended(w, r, st);
 		/*
 		 * A tracee's stop raises SIGCHLD, read from a signalfd so a watched
 		 * process's signal waits for no timeout of ours (each one the target
@@ -1437,6 +1458,7 @@ out:
 				      FLIGHT_MAX]);
 	sigtrace__free(&w->st);
 	free(w->kept);
+	free(w->children);
 	free(w);
 	return code;
 }
