@@ -164,6 +164,7 @@ def test_signal_not_watched_does_not_fire(watch, target, tmp_path):
     for _ in range(5):
         os.kill(t.pid, signal.SIGUSR1)
         time.sleep(0.02)
+    time.sleep(0.2)  # the last handler lands before the count is asked for
     assert w.finish() == 0
     assert not w.of("trigger") and not list(tmp_path.iterdir())
     assert w.of("exit")[0]["reason"] == "max duration"
@@ -224,6 +225,7 @@ def test_ctrl_c_releases_targets(watch, target, tmp_path):
     assert w.finish() == 0
     assert_released(t.pid)
     os.kill(t.pid, signal.SIGUSR1)
+    time.sleep(0.1)
     os.kill(t.pid, SIGRTMIN + 3)
     assert t.proc.stdout.readline().strip() == "storm done 1"
 
@@ -505,6 +507,9 @@ def test_ptrace_watch_keeps_job_control(watch, target, tmp_path):
     assert status(t.pid)["State"].split()[0] in ("T", "t")
     os.kill(t.pid, signal.SIGCONT)
     os.kill(t.pid, signal.SIGUSR1)
+    # The handler may run on another thread than the sigwait that prints the count,
+    # and each signal waits its turn through tracedump: let it land first.
+    time.sleep(0.2)
     os.kill(t.pid, SIGRTMIN + 3)
     assert t.proc.stdout.readline().strip() == "storm done 1"
     os.kill(t.pid, SIGRTMIN + 2)
