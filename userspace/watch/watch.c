@@ -417,7 +417,9 @@ static void emit(const char *event, json_t *j)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		json_object_set_new(j, "time", json_real(ts.tv_sec + ts.tv_nsec / 1e9));
+		json_object_set_new(j, "time", json_time_iso(ts.tv_sec + ts.tv_nsec / 1e9));
+		/* CLOCK_MONOTONIC, the clock of the tracer's events, for arithmetic. */
+		json_object_set_new(j, "mono_ns", json_integer((json_int_t)monotonic_ns()));
 	}
 	if (output.json) {
 		json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
@@ -430,7 +432,8 @@ static void emit(const char *event, json_t *j)
 		json_object_foreach(j, k, v) {
 			char *s;
 
-			if (!strcmp(k, "event") || !strcmp(k, "time") || json_is_object(v) ||
+			if (!strcmp(k, "event") || !strcmp(k, "time") || !strcmp(k, "mono_ns") ||
+			    json_is_object(v) ||
 			    json_is_array(v))
 				continue;
 			s = json_dumps(v, JSON_ENCODE_ANY);
@@ -496,9 +499,9 @@ static json_t *cpu_samples_json(const struct target *t)
 	for (size_t i = 0; i < t->cpu_count; i++) {
 		size_t k = (t->cpu_head + CPU_SAMPLES - t->cpu_count + i) % CPU_SAMPLES;
 
-		json_array_append_new(arr, json_pack("{s:s, s:f, s:f}", "type", "cpu_sample",
-						     "time", t->cpu_when[k], "cpu_percent",
-						     t->cpu_pct[k]));
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:f}", "type", "cpu_sample",
+						     "time", json_time_iso(t->cpu_when[k]),
+						     "cpu_percent", t->cpu_pct[k]));
 	}
 	return arr;
 }
