@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "dump/arch.h"
@@ -84,6 +85,12 @@ struct capture {
 	char psargs[80];
 	char exe[4096];
 	bool zombie_leader; /* the leader exited (pthread_exit) but threads run on */
+	/* A dump taken at a signal (watch --signal): its thread's notes come first (gdb's
+	 * current thread), pr_cursig and NT_SIGINFO say which signal, as in a kernel core.
+	 * cursig 0: a live dump, no signal. */
+	int cursig;
+	pid_t cursig_tid;
+	siginfo_t cursig_info;
 };
 
 /* Fills @cap from /proc and PTRACE_GETREGSET on the threads of @fz (all frozen). */

@@ -151,6 +151,24 @@ static void release_target(void *fz)
 	freeze__release(fz);
 }
 
+static void keep_held(void *fz)
+{
+	(void)fz; /* the caller holds the threads and resumes them itself */
+}
+
+/* Lets the target go, or with a held freeze only notes when it would have been. */
+static void release(const struct dump_opts *o, struct freeze *fz)
+{
+	if (!o->held) {
+		freeze__release(fz);
+		return;
+	}
+	if (!fz->released_ns)
+		fz->released_ns = monotonic_ns();
+	fz->threads = NULL;
+	fz->count = fz->cap = 0;
+}
+
 int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **result,
 		char *why, size_t why_len)
 {
@@ -163,6 +181,8 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	struct copy_stats stats = {};
 	struct copy_opts copy = { o->cancel, o->progress, o->progress_ctx };
 	struct snapshot snap = {};
+	/* A held freeze (watch --signal) stays stopped for its caller: no copy to make. */
+	bool snapshot = o->snapshot && !o->held;
 	pid_t mem_pid;
 	enum plan_mode mode;
 	unsigned long filter = DUMP_FILTER_DEFAULT;
@@ -197,15 +217,23 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 		goto fail;
 
 	/* Freeze, capture while frozen. */
-	err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
-	if (err)
-		goto fail;
+	if (o->held) {
+		fz = *o->held;
+		fz.released_ns = 0;
+	} else {
+		err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
+		if (err)
+			goto fail;
+	}
 	t_frozen = monotonic_ns();
-	err = (o->snapshot ? capture__take_threads : capture__take)(&fz, &cap, why, why_len);
+	err = (snapshot ? capture__take_threads : capture__take)(&fz, &cap, why, why_len);
 	if (err)
 		goto fail;
+	cap.cursig = o->signo;
+	cap.cursig_tid = o->signal_tid;
+	cap.cursig_info = o->siginfo;
 	mem_pid = cap.mem_pid;
-	if (o->snapshot) {
+	if (snapshot) {
 		/* The copy made, the target runs on; mappings and memory come from the
 		 * copy. Without a copy, the mappings are read now, still frozen. */
 		err = snapshot__take(&fz, &cap, &snap);
@@ -215,7 +243,7 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 			goto fail;
 		}
 		if (snap.used) {
-			freeze__release(&fz);
+			release(o, &fz);
 			mem_pid = snap.child;
 			err = snapshot__read_maps(&snap, &cap);
 		} else {
@@ -247,13 +275,13 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	}
 	t_planned = monotonic_ns();
 	copy.total = layout.size;
-	copy.read_done = release_target;
+	copy.read_done = o->held ? keep_held : release_target;
 	copy.read_done_ctx = &fz;
 	copy.no_pin = snap.used;
 	err = core__write(&plan, &notes, &layout, mem_pid, sink, &copy, &stats, why, why_len);
 	if (err)
 		goto fail;
-	freeze__release(&fz);
+	release(o, &fz);
 	snapshot__measure(&snap);
 	snapshot__end(&snap, o->pid);
 	if (o->progress)
@@ -285,13 +313,13 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 				  (t_planned - t_captured) / 1e6, "write", (t_written - t_planned) / 1e6,
 				  "finish", (t_end - t_written) / 1e6),
 			"build_ids", build_ids(&cap));
-		if (o->snapshot && *result)
+		if (snapshot && *result)
 			json_object_set_new(*result, "snapshot", snapshot__json(&snap));
 	}
 	err = 0;
 	goto out;
 fail:
-	freeze__release(&fz);
+	release(o, &fz);
 	snapshot__end(&snap, o->pid);
 	sink->abort(sink);
 	if (!why[0])

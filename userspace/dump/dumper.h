@@ -26,6 +26,8 @@
 
 #include "dump/sink.h"
 
+struct freeze;
+
 /* Kudu's dumpType: 0 mini, 1 default (the kernel's coredump_filter 0x33), 2 full. */
 enum dump_type {
 	DUMP_TYPE_MINI = 0,
@@ -45,7 +47,16 @@ struct dump_opts {
 	/* Copy-on-write snapshot (snapshot.h): the target is frozen only to capture and
 	 * fork, the memory is read from the copy; falls back to a plain freeze (the result
 	 * says why) when the target cannot fork safely. */
-	bool snapshot;
+	bool snapshot; /* ignored with @held: the caller keeps the threads stopped */
+	/* Caller already holds ptrace (watch --signal): every thread of @pid is seized by
+	 * the calling thread and stopped, listed in *held. The dumper then neither seizes
+	 * nor releases; the caller resumes the threads afterwards (giving back the signal). */
+	struct freeze *held;
+	/* The signal the dump is taken at (0: none) and the thread taking it: that
+	 * thread comes first in the core, with pr_cursig and NT_SIGINFO set. */
+	int signo;
+	pid_t signal_tid;
+	siginfo_t siginfo;
 };
 
 /*
