@@ -341,6 +341,25 @@ def test_count_cooldown_retention(watch, target, tmp_path):
     assert t.alive()
 
 
+def test_snapshot_dumps_from_a_copy(watch, target, tmp_path):
+    """--snapshot: the timer's dump is written from a copy-on-write copy; gdb reads it,
+    and the target runs on, unstopped and with no extra process left."""
+    t = target("dumptarget", 2, 1)
+    w = watch(t.pid, "--every", "100ms", "--snapshot", "-o", tmp_path)
+    dump = w.wait_event("dump")
+    assert w.finish() == 0
+    assert dump["snapshot"]["used"] is True, dump
+    meta = jq(open(dump["path"] + ".json").read(), ".")
+    assert meta["dump"]["snapshot"]["used"] is True
+    out = subprocess.run(["gdb", "-nx", "-batch", "-ex", "thread apply all bt",
+                          str(t.path), dump["path"]], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert out.count("Thread ") >= 3, out
+    children = subprocess.run(["pgrep", "-P", str(t.pid)], capture_output=True, text=True)
+    assert children.stdout.strip() == "", "the snapshot's copy was left behind"
+    assert t.alive()
+
+
 def test_then_kill_and_on_dump(watch, target, tmp_path):
     t = target("dumptarget", 1, 1)
     w = watch(t.pid, "--every", "100ms", "--then", "kill", "-o", tmp_path,

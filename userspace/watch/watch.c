@@ -55,7 +55,7 @@ enum {
 	OPT_NAME = 0x1000, OPT_CGROUP, OPT_SIGNAL, OPT_CPU, OPT_CPU_BELOW, OPT_CPU_TOTAL, OPT_FOR, OPT_MEM,
 	OPT_MEM_BELOW, OPT_MEM_KIND, OPT_THREADS, OPT_FDS, OPT_LATENCY, OPT_THRESHOLD,
 	OPT_LATENCY_COMPLETED, OPT_EXCEPTION, OPT_EVERY, OPT_COOLDOWN, OPT_MAX_DURATION,
-	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_ON_DUMP, OPT_BUNDLE, OPT_COMPRESS,
+	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_ON_DUMP, OPT_BUNDLE, OPT_COMPRESS, OPT_SNAPSHOT,
 };
 
 struct watch_args {
@@ -81,6 +81,7 @@ struct watch_args {
 	uint64_t cooldown_ns, max_duration_ns;
 	enum dump_type type;
 	struct dump_output_opts out; /* --bundle, --compress */
+	bool snapshot;
 	bool then_kill;
 	const char *output;
 	unsigned keep;
@@ -186,6 +187,9 @@ static const struct argp_option watch_options[] = {
 	{ "bundle", OPT_BUNDLE, "zip|tar", 0, "As in dump: one archive with the core, the "
 	  "executable, the mapped libraries and metadata.json" },
 	{ "compress", OPT_COMPRESS, "zstd", 0, "As in dump: a .core.zst (or .tar.zst bundle)" },
+	{ "snapshot", OPT_SNAPSHOT, NULL, 0, "As in dump: stop the process only to fork a "
+	  "copy-on-write copy and write the core from it. Not for --signal dumps: the "
+	  "process is already held at the signal, and dumped as it is" },
 	{ "then", OPT_THEN, "ACTION", 0, "After each dump: kill (SIGKILL the process)" },
 	{ "output", 'o', "DIR", 0, "Where dumps go (default: the current folder); named "
 	  "<name>_<trigger>_<UTC time>.<pid>.core, each with <dump>.json beside it" },
@@ -357,6 +361,9 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 	case OPT_BUNDLE:
 		if (dump_output__parse_bundle(arg, &a->out.bundle))
 			argp_error(state, "invalid --bundle '%s': expected zip or tar", arg);
+		break;
+	case OPT_SNAPSHOT:
+		a->snapshot = true;
 		break;
 	case OPT_COMPRESS:
 		if (dump_output__parse_compress(arg, &a->out.zstd))
@@ -639,7 +646,7 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 		 struct freeze *held, const struct sigtrace_event *sig)
 {
 	struct dump_opts o = { .pid = t->pid, .type = w->a->type, .cancel = &stop_sig,
-			       .held = held };
+			       .held = held, .snapshot = w->a->snapshot };
 	char name[256], core_name[256], path[PATH_MAX], why[512];
 	struct core_sink *sink = NULL;
 	struct dump_output *out = NULL;
@@ -708,11 +715,12 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 		emit("error", json_pack("{s:i, s:s, s:s}", "pid", t->pid, "message",
 					"metadata not written", "reason", why));
 	json_decref(meta);
-	emit("dump", json_pack("{s:i, s:s, s:s, s:O, s:O, s:O}", "pid", t->pid, "trigger",
+	emit("dump", json_pack("{s:i, s:s, s:s, s:O, s:O, s:O, s:O*}", "pid", t->pid, "trigger",
 			       trigger, "path", path, "bytes_written",
 			       json_object_get(result, "bytes_written"), "pause_ms",
 			       json_object_get(result, "pause_ms"), "duration_ms",
-			       json_object_get(result, "duration_ms")));
+			       json_object_get(result, "duration_ms"), "snapshot",
+			       json_object_get(result, "snapshot")));
 	{
 		struct stat sb;
 		void *p = realloc(w->kept, (w->nkept + 1) * sizeof(*w->kept));
