@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The main job on the bundled demo target (README, first command): start
-# build/tests/targets/demo, show its process, threads and modules, dump it, stop it.
+# build/tests/targets/demo, show its process, threads and modules, dump it (gdb opens
+# the core), analyze the core, stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 td=build/tracedump
@@ -28,13 +29,16 @@ $td threads "$demo_pid" | jq -c '.[] | {id, name, state}'
 step "tracedump modules $demo_pid | jq -c '.[] | {base_address, file_name, build_id}'"
 $td modules "$demo_pid" | jq -c '.[] | {base_address, file_name, build_id}'
 
-if $td --help | grep -q '^  dump '; then
-	step "tracedump dump $demo_pid -o $out/demo.core | jq"
-	$td dump "$demo_pid" -o "$out/demo.core" | jq '{path, bytes_written, threads, pause_ms}'
-	step "gdb -batch -ex 'thread apply all bt 3' build/tests/targets/demo $out/demo.core"
-	gdb -batch -ex 'thread apply all bt 3' build/tests/targets/demo "$out/demo.core" 2>/dev/null |
-		grep -E '^(Thread|#)' | head -20
-fi
+step "tracedump dump $demo_pid --snapshot -o $out/demo.core | jq"
+$td dump "$demo_pid" --snapshot -o "$out/demo.core" |
+	jq '{path, bytes_written, threads, pause_ms, snapshot: .snapshot.used}'
+
+step "gdb -batch -ex 'thread apply all bt 3' build/tests/targets/demo $out/demo.core"
+gdb -batch -ex 'thread apply all bt 3' build/tests/targets/demo "$out/demo.core" 2>/dev/null |
+	grep -E '^(Thread|#)' | head -20
+
+step "tracedump analyze $out/demo.core | jq -c '.groups[] | {count, stack: [.frames[].function]}'"
+$td analyze "$out/demo.core" | jq -c '.groups[] | {count, stack: [.frames[].function]}'
 
 step "kill $demo_pid"
 kill "$demo_pid"
