@@ -1,0 +1,609 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""`tracedump serve` and `tracedump passwd`: every route through real curl and jq against
+targets in tests/targets/, authentication, TLS, refusals, the access log, and the
+explorer page in headless Chromium (a real click through the DevTools protocol)."""
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TRACEDUMP, jq, run_td
+
+USER, PASSWORD = "alice", "s3cret pw:with colon"
+
+
+def proc_state(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+class Server:
+    """A running `tracedump serve`; its stderr (the JSON log) is collected in a thread."""
+
+    def __init__(self, *args, tmp):
+        self.proc = subprocess.Popen([str(TRACEDUMP), "serve", *map(str, args)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, text=True)
+        self.lines = []
+        self.tmp = tmp
+        self.ready = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.ready.wait(15)
+        listening = [l for l in self.log() if l.get("event") == "listening"]
+        assert listening, f"serve did not start: {self.lines} rc={self.proc.poll()}"
+        self.url = listening[0]["url"]
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            if '"listening"' in line:
+                self.ready.set()
+        self.ready.set()
+
+    def log(self):
+        """Every stderr line, each parsed as JSON (a non-JSON line fails the test)."""
+        return [json.loads(l) for l in list(self.lines) if l.strip()]
+
+    def requests(self):
+        return [l for l in self.log() if l.get("event") == "request"]
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(5)
+        return self.proc.returncode
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def jq(self, filt="."):
+        return jq(self.body.decode(errors="replace"), filt)
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+def curl(url, *args, auth=(USER, PASSWORD), out=None, timeout=60):
+    """Real curl; returns the status, the headers (lower-case names) and the body."""
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    hdr = tmp / f"serve-hdr.{os.getpid()}.{threading.get_ident()}"
+    body = out or tmp / f"serve-body.{os.getpid()}.{threading.get_ident()}"
+    cmd = ["curl", "-sS", "-D", str(hdr), "-o", str(body), "-w", "%{http_code}"]
+    if auth:
+        cmd += ["-u", f"{auth[0]}:{auth[1]}"]
+    p = subprocess.run(cmd + list(map(str, args)) + [url], capture_output=True, text=True,
+                       timeout=timeout)
+    assert p.returncode == 0, f"curl {url} failed: {p.stderr}"
+    headers = {}
+    for line in hdr.read_text(errors="replace").splitlines()[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+    data = body.read_bytes() if body.exists() else b""
+    hdr.unlink(missing_ok=True)
+    if out is None:
+        body.unlink(missing_ok=True)
+    return Reply(int(p.stdout), headers, data)
+
+
+@pytest.fixture
+def users(tmp_path):
+    """An --auth-file made by the real `tracedump passwd`."""
+    r = run_td("passwd", USER, input=PASSWORD + "\n")
+    assert r.rc == 0, r
+    line = r.stdout.strip()
+    assert line.startswith(f"{USER}:$y$") and "\n" not in line
+    r2 = run_td("passwd", "bob", input="other\n")
+    path = tmp_path / "users"
+    path.write_text(f"# test users\n{line}\n{r2.stdout}")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def serve(tmp_path, users):
+    """serve(*args, auth=True) starts a server on 127.0.0.1 with a free port."""
+    started = []
+
+    def start(*args, auth=True, listen="127.0.0.1:0"):
+        extra = ["--auth-file", users] if auth else []
+        s = Server("--listen", listen, *extra, *args, tmp=tmp_path)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop(signal.SIGKILL)
+
+
+def proctree(target, *args):
+    t = target("proctree", *args)
+    t.tree = list(map(int, t.ready_line.split()[1:6]))
+    for pid in t.tree:
+        for _ in range(500):
+            if proc_state(pid) == "S":
+                break
+            time.sleep(0.01)
+    return t
+
+
+# --- routes -------------------------------------------------------------------------
+
+def test_process_list_and_detail(serve, target):
+    s = serve()
+    t = proctree(target)
+    r = curl(s.url + "/api/processes")
+    assert r.status == 200 and r.headers["content-type"] == "application/json"
+    mine = r.jq(f'map(select(.id == {t.pid})) | .[0]')
+    assert mine["name"] == "proctree"
+    assert mine["href"] == f"{s.url}/api/processes/{t.pid}"
+    assert mine["is_self"] is False and mine["is_scm_site"] is False
+    assert r.jq(f'map(select(.is_self)) | map(.id)') == [s.proc.pid]
+    assert r.jq(f'map(select(.is_scm_site)) | map(.id)') == [s.proc.pid]
+
+    d = curl(mine["href"])
+    assert d.status == 200
+    assert d.jq("{id, name}") == {"id": t.pid, "name": "proctree"}
+    assert d.jq(".minidump") == f"{s.url}/api/processes/{t.pid}/dump"
+    assert d.jq(".parent").startswith(f"{s.url}/api/processes/")
+    assert sorted(d.jq(".children")) == sorted(
+        f"{s.url}/api/processes/{c}" for c in (t.tree[1], t.tree[3]))
+    # The same JSON as the CLI's show, apart from the base of the links.
+    cli = run_td("show", "--interval", "0", t.pid).jq("del(.cpu_percent, .time_stamp)")
+    api = d.jq("del(.cpu_percent, .time_stamp)")
+    assert api["href"] == s.url + cli["href"]
+    for k in ("id", "name", "command_line", "user_name", "thread_count", "environment_variables"):
+        assert api[k] == cli[k], k
+    # cpu_interval measures cpu_percent like show --interval
+    assert curl(mine["href"] + "?cpu_interval=100ms").jq(".cpu_percent") is not None
+    assert curl(mine["href"] + "?cpu_interval=forever").status == 400
+
+
+def test_threads_and_modules(serve, target):
+    s = serve()
+    t = target("modlib")
+    base = f"{s.url}/api/processes/{t.pid}"
+    threads = curl(base + "/threads")
+    assert threads.status == 200
+    ids = threads.jq("map(.id)")
+    assert t.pid in ids and len(ids) >= 2
+    other = [i for i in ids if i != t.pid][0]
+    href = threads.jq(f"map(select(.id == {other})) | .[0].href")
+    assert href == f"{base}/threads/{other}"
+    one = curl(href)
+    assert one.jq("{id, process}") == {"id": other, "process": base}
+
+    mods = curl(base + "/modules")
+    assert mods.status == 200
+    libz = mods.jq('map(select(.file_name | startswith("libz"))) | .[0]')
+    assert libz["href"] == f"{base}/modules/{libz['base_address']}"
+    m = curl(libz["href"])
+    assert m.status == 200 and m.jq(".base_address") == libz["base_address"]
+    # decimal base works as well
+    assert curl(f"{base}/modules/{int(libz['base_address'], 16)}").jq(".file_name") == \
+        libz["file_name"]
+
+
+def test_special_ids(serve, target):
+    s = serve()
+    assert curl(s.url + "/api/processes/0").jq(".id") == s.proc.pid
+    assert curl(s.url + "/api/processes/0").jq(".is_scm_site") is True
+    r = curl(s.url + "/api/processes/-1")
+    assert r.status == 404 and "--main" in r.jq(".error")
+    s.stop()
+
+    t = target("modlib")
+    s2 = serve("--main", "modlib")
+    r = curl(s2.url + "/api/processes/-1")
+    assert r.status == 200 and r.jq(".id") == t.pid
+    assert curl(s2.url + "/api/processes/-1/threads").jq(f"map(.id) | index({t.pid}) != null")
+    s2.stop()
+    s3 = serve("--main", t.pid)
+    assert curl(s3.url + "/api/processes/-1").jq(".name") == "modlib"
+    s3.stop()
+    s4 = serve("--main", "no-such-name")
+    r = curl(s4.url + "/api/processes/-1")
+    assert r.status == 404 and "no-such-name" in r.jq(".error")
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/api/processes/abc", 400),
+    ("/api/processes/-2", 400),
+    ("/api/processes/1/threads/x", 400),
+    ("/api/processes/1/modules/0xZZ", 400),
+    ("/api/nothing", 404),
+    ("/api/processes/1/nonsense", 404),
+    ("/index.html", 404),
+    ("/api/processes/2147483", 404),
+    ("/api/processes/0/threads/1", 404),
+    ("/api/processes/0/modules/0x1", 404),
+])
+def test_errors_are_json(serve, path, status):
+    s = serve()
+    r = curl(s.url + path)
+    assert r.status == status, r
+    assert r.jq(".status") == status and isinstance(r.jq(".error"), str)
+
+
+def test_method_not_allowed(serve):
+    s = serve()
+    r = curl(s.url + "/api/processes/0", "-X", "PUT")
+    assert r.status == 405 and "DELETE" in r.headers["allow"]
+    assert curl(s.url + "/api/processes", "-X", "DELETE").status == 405
+    assert curl(s.url + "/api/processes/0", "-I").status == 200  # HEAD
+
+
+# --- security -----------------------------------------------------------------------
+
+def test_authentication(serve):
+    s = serve()
+    url = s.url + "/api/processes/0"
+    r = curl(url, auth=None)
+    assert r.status == 401 and r.headers["www-authenticate"].startswith('Basic realm=')
+    assert r.jq(".status") == 401
+    assert curl(url, auth=(USER, "wrong")).status == 401
+    assert curl(url, auth=(USER, PASSWORD[:-1])).status == 401
+    assert curl(url, auth=("mallory", PASSWORD)).status == 401
+    assert curl(url, "-H", "Authorization: Basic !!!", auth=None).status == 401
+    assert curl(url, "-H", "Authorization: Bearer abc", auth=None).status == 401
+    assert curl(url).status == 200
+    assert curl(url, auth=("bob", "other")).status == 200
+    # The page needs credentials too; a bad id is not revealed before them.
+    assert curl(s.url + "/", auth=None).status == 401
+    assert curl(s.url + "/api/processes/abc", auth=None).status == 401
+    log = s.requests()
+    assert {"method": "GET", "path": "/api/processes/0", "status": 401, "user": None}.items() \
+        <= log[0].items()
+    assert [l["user"] for l in log if l["status"] == 200] == [USER, "bob"]
+    assert all(l["duration_ms"] >= 0 for l in log)
+    assert PASSWORD not in "\n".join(s.lines) and "s3cret" not in "\n".join(s.lines)
+
+
+def test_hostile_host_header(serve):
+    s = serve()
+    for host in ['evil"/><script>', "a/b", "user@evil", "x:99999", "h\tx"]:
+        r = curl(s.url + "/api/processes/0", "-H", f"Host: {host}")
+        assert r.status == 400, (host, r)
+    r = curl(s.url + "/api/processes/0", "-H", "Host: proxy.example.com:8443")
+    assert r.jq(".href").startswith("http://proxy.example.com:8443/api/processes/")
+
+
+def test_read_only(serve, target):
+    s = serve("--read-only")
+    t = proctree(target)
+    r = curl(f"{s.url}/api/processes/{t.pid}", "-X", "DELETE")
+    assert r.status == 403 and "read-only" in r.jq(".error")
+    assert curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=1").status == 403
+    assert curl(f"{s.url}/api/processes/{t.pid}/dump", "-X", "POST").status == 403
+    assert t.alive()
+    assert curl(f"{s.url}/api/processes/{t.pid}").status == 200
+
+
+def test_cross_site_writes_refused(serve, target):
+    s = serve()
+    t = proctree(target)
+    r = curl(f"{s.url}/api/processes/{t.pid}", "-X", "DELETE", "-H", "Origin: http://evil.example")
+    assert r.status == 403
+    r = curl(f"{s.url}/api/processes/{t.pid}/dump", "-H", "Sec-Fetch-Site: cross-site")
+    assert r.status == 403
+    assert t.alive()
+
+
+@pytest.mark.parametrize("args,code,what", [
+    ([], 2, "without authentication"),
+    (["--no-auth", "--listen", "0.0.0.0:0"], 2, "loopback"),
+    (["--no-auth", "--listen", "[::]:0"], 2, "loopback"),
+    (["--auth-file", "USERS", "--listen", "0.0.0.0:0"], 2, "plain HTTP"),
+    (["--auth-file", "USERS", "--tls-cert", "USERS"], 2, "go together"),
+    (["--auth-file", "USERS", "--no-auth"], 2, "exclude"),
+    (["--auth-file", "/nonexistent/users"], 3, "cannot open"),
+    (["--auth-file", "BAD"], 2, "user:hash"),
+    (["--no-auth", "--listen", "localhost"], 2, "--listen"),
+    (["--no-auth", "--listen", "127.0.0.1:99999"], 2, "--listen"),
+    (["--no-auth", "--max-connections", "0"], 2, "max-connections"),
+    (["--no-auth", "extra"], 2, "unexpected"),
+])
+def test_refuses_to_start(users, tmp_path, args, code, what):
+    bad = tmp_path / "bad"
+    bad.write_text("alice secret\n")
+    args = [str(users) if a == "USERS" else str(bad) if a == "BAD" else a for a in args]
+    r = run_td("serve", *args, timeout=10)
+    assert r.rc == code, r
+    assert what in r.stderr
+
+
+def test_insecure_allows_plain_http_off_loopback(serve):
+    s = serve("--insecure", listen="0.0.0.0:0")
+    assert curl(f"http://127.0.0.1:{s.port}/api/processes/0").status == 200
+
+
+def test_no_auth_on_loopback(serve):
+    s = serve("--no-auth", auth=False)
+    r = curl(s.url + "/api/processes/0", auth=None)
+    assert r.status == 200
+    assert s.log()[0]["auth"] is False
+    assert s.requests()[-1]["user"] is None
+
+
+def test_tls(serve, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                        "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-keyout", key, "-out", cert], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    s = serve("--tls-cert", cert, "--tls-key", key)
+    assert s.url.startswith("https://")
+    r = curl(s.url + "/api/processes/0", "--cacert", cert)
+    assert r.status == 200
+    assert r.jq(".href").startswith(s.url + "/api/processes/")
+    # Without the CA, curl refuses; plain HTTP gets no answer.
+    p = subprocess.run(["curl", "-sS", "-u", f"{USER}:{PASSWORD}", s.url + "/api/processes/0"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    p = subprocess.run(["curl", "-sS", "-m", "5", f"http://127.0.0.1:{s.port}/api/processes/0"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 or "200" not in p.stdout
+    # A non-loopback bind is allowed with TLS.
+    s2 = serve("--tls-cert", cert, "--tls-key", key, listen="0.0.0.0:0")
+    assert curl(f"https://127.0.0.1:{s2.port}/api/processes/0", "--cacert", cert).status == 200
+    # A key that does not parse stops the start.
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key\n")
+    r = run_td("serve", "--no-auth", "--listen", "127.0.0.1:0", "--tls-cert", cert,
+               "--tls-key", bad, timeout=10)
+    assert r.rc == 1, r
+
+
+def test_bounded_requests(serve):
+    s = serve()
+    r = curl(s.url + "/api/processes/0?" + "x" * 40000)
+    assert r.status in (414, 431), r
+    r = curl(s.url + "/api/processes/0", "-H", "X-Big: " + "y" * 40000)
+    assert r.status in (413, 431), r
+    r = curl(s.url + "/api/processes/0/dump?dumpType=9", "-X", "POST",
+             "--data-binary", "@/dev/null")
+    assert r.status in (400, 501)
+    # still serving
+    assert curl(s.url + "/api/processes/0").status == 200
+
+
+def test_sigint_and_sigterm_stop_cleanly(serve):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        s = serve()
+        assert curl(s.url + "/api/processes/0").status == 200
+        assert s.stop(sig) == 0
+        assert s.log()[-1]["event"] == "stopped"
+
+
+def test_concurrent_requests(serve, target):
+    s = serve()
+    t = target("modlib")
+    out = []
+
+    def worker():
+        for _ in range(10):
+            out.append(curl(f"{s.url}/api/processes/{t.pid}/threads").status)
+
+    ts = [threading.Thread(target=worker) for _ in range(6)]
+    for th in ts:
+        th.start()
+    for th in ts:
+        th.join()
+    assert out == [200] * 60
+    assert len(s.requests()) == 60
+
+
+# --- kill ---------------------------------------------------------------------------
+
+def test_delete_kills_the_tree(serve, target):
+    s = serve()
+    t = proctree(target)
+    r = curl(f"{s.url}/api/processes/{t.pid}", "-X", "DELETE")
+    assert r.status == 200, r
+    assert r.jq(f".processes | map(.id) | sort") == sorted(t.tree)
+    for pid in t.tree:
+        for _ in range(200):
+            if proc_state(pid) in ("Z", None):
+                break
+            time.sleep(0.01)
+        assert proc_state(pid) in ("Z", None), pid
+    assert curl(f"{s.url}/api/processes/{t.pid}", "-X", "DELETE").status in (200, 404)
+    r = curl(f"{s.url}/api/processes/0", "-X", "DELETE")
+    assert r.status == 403
+    assert s.proc.poll() is None
+
+
+# --- passwd -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("user,pw,code", [
+    ("a:b", "pw\n", 2), ("", "pw\n", 2), ("a b", "pw\n", 2), ("x" * 65, "pw\n", 2),
+    ("alice", "", 2), ("alice", "\n", 2), ("alice", "p" * 300 + "\n", 2),
+])
+def test_passwd_refuses(user, pw, code):
+    r = run_td("passwd", user, input=pw)
+    assert r.rc == code, r
+    assert r.stdout == ""
+
+
+def test_passwd_salts(tmp_path):
+    a = run_td("passwd", "u", input="same\n").stdout
+    b = run_td("passwd", "u", input="same\n").stdout
+    assert a != b and a.startswith("u:$y$") and b.startswith("u:$y$")
+
+
+# --- the page -----------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium")
+
+
+def test_page_is_served(serve):
+    s = serve()
+    r = curl(s.url + "/")
+    assert r.status == 200 and r.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    html = r.body.decode()
+    # self-contained: no external script, style or image
+    for bad in ("src=\"http", "href=\"http", "//cdn", "@import"):
+        assert bad not in html
+    assert html == (Path(__file__).resolve().parents[2] / "userspace/serve/page.html").read_text()
+
+
+class DevTools:
+    """Chromium driven over --remote-debugging-pipe (fd 3 in, fd 4 out, NUL-separated
+    JSON): no websocket library needed."""
+
+    def __init__(self, tmp):
+        self.cmd_r, self.cmd_w = os.pipe()
+        self.ev_r, self.ev_w = os.pipe()
+        cmd_r, ev_w = self.cmd_r, self.ev_w
+
+        def fds():
+            # via fresh numbers, in case a pipe end already sits on 3 or 4
+            a, b = os.dup(cmd_r), os.dup(ev_w)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             f"--user-data-dir={tmp}/chromium", "--remote-debugging-pipe", "about:blank"],
+            pass_fds=(3, 4), preexec_fn=fds, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        os.close(self.cmd_r)
+        os.close(self.ev_w)
+        self.buf = b""
+        self.next_id = 0
+        self.session = None
+
+    def call(self, method, timeout=30, **params):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params}
+        if self.session and not method.startswith("Target."):
+            msg["sessionId"] = self.session
+        os.write(self.cmd_w, json.dumps(msg).encode() + b"\0")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            while b"\0" in self.buf:
+                raw, self.buf = self.buf.split(b"\0", 1)
+                m = json.loads(raw)
+                if m.get("id") == self.next_id:
+                    assert "error" not in m, m
+                    return m["result"]
+            ready, _, _ = select.select([self.ev_r], [], [], 1)
+            if ready:
+                chunk = os.read(self.ev_r, 1 << 16)
+                assert chunk, "chromium closed the pipe"
+                self.buf += chunk
+        raise AssertionError(f"no answer to {method}")
+
+    def open(self, url):
+        target = self.call("Target.createTarget", url=url)["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target,
+                                 flatten=True)["sessionId"]
+
+    def eval(self, expr):
+        r = self.call("Runtime.evaluate", expression=expr, returnByValue=True,
+                      awaitPromise=True)
+        assert "exceptionDetails" not in r, r
+        return r["result"].get("value")
+
+    def wait(self, expr, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = self.eval(expr)
+            if v:
+                return v
+            time.sleep(0.1)
+        raise AssertionError(f"page never satisfied {expr}")
+
+    def close(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+        os.close(self.cmd_w)
+        os.close(self.ev_r)
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="chromium not installed (make test-deps)")
+def test_page_screenshot(serve, target, tmp_path):
+    s = serve("--no-auth", auth=False)
+    t = target("modlib")
+    shot = tmp_path / "page.png"
+    p = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                        f"--user-data-dir={tmp_path}/chromium", "--window-size=1200,800",
+                        "--virtual-time-budget=5000", f"--screenshot={shot}",
+                        f"{s.url}/#/processes/{t.pid}"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000
+    # The page asked for the list and the selected process's details, threads, modules.
+    paths = {l["path"] for l in s.requests() if l["status"] == 200}
+    assert {"/", "/api/processes", f"/api/processes/{t.pid}",
+            f"/api/processes/{t.pid}/threads", f"/api/processes/{t.pid}/modules"} <= paths
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="chromium not installed (make test-deps)")
+def test_page_click_through_and_kill(serve, target, tmp_path):
+    s = serve("--no-auth", auth=False)
+    mod = target("modlib")
+    t = proctree(target)
+    dt = DevTools(tmp_path)
+    try:
+        dt.open(s.url + "/")
+        row = f'document.querySelector(\'#proc-list tr[data-pid="{mod.pid}"]\')'
+        dt.wait(f"{row} !== null")
+        assert dt.eval(f"{row}.cells[0].textContent.trim()") == "modlib"
+        # child rows are indented under their parent in the tree
+        child = f'document.querySelector(\'#proc-list tr[data-pid="{t.tree[1]}"]\')'
+        root = f'document.querySelector(\'#proc-list tr[data-pid="{t.pid}"]\')'
+        assert dt.eval(f"parseInt({child}.cells[0].style.paddingLeft) > "
+                       f"parseInt({root}.cells[0].style.paddingLeft)")
+        dt.eval(f"{row}.click()")
+        dt.wait(f"document.getElementById('detail').dataset.pid === '{mod.pid}'")
+        assert dt.eval("document.querySelector('#detail h2').textContent") == \
+            f"modlib ({mod.pid})"
+        nthreads = len(curl(f"{s.url}/api/processes/{mod.pid}/threads", auth=None).jq("."))
+        assert dt.eval("document.querySelectorAll('#threads tbody tr').length") == nthreads
+        assert dt.eval("document.querySelectorAll('#modules tbody tr').length") > 3
+        assert dt.eval("location.hash") == f"#/processes/{mod.pid}"
+        href = dt.eval("document.getElementById('dump-mini').getAttribute('href')")
+        assert href == f"/api/processes/{mod.pid}/dump?dumpType=0"
+        # kill, confirmed
+        dt.eval(f"{root}.click()")
+        dt.wait(f"document.getElementById('detail').dataset.pid === '{t.pid}'")
+        dt.eval("window.confirm = () => true; document.getElementById('kill').click()")
+        dt.wait("document.getElementById('detail').textContent.includes('Killed')")
+        for pid in t.tree:
+            for _ in range(200):
+                if proc_state(pid) in ("Z", None):
+                    break
+                time.sleep(0.02)
+            assert proc_state(pid) in ("Z", None)
+        deletes = [l for l in s.requests() if l["method"] == "DELETE"]
+        assert [(l["path"], l["status"]) for l in deletes] == [(f"/api/processes/{t.pid}", 200)]
+        assert mod.alive()
+    finally:
+        dt.close()
