@@ -15,6 +15,7 @@
 
 #include "common/command.h"
 #include "common/output.h"
+#include "serve/dump_route.h"
 #include "serve/server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -324,7 +325,11 @@ static int do_serve(int argc, char **argv)
 	while (sigwait(&stop_signals, &sig) == EINTR)
 		;
 	serve_stopping = 1;
+	dump_route_cancel_all();
 	MHD_stop_daemon(d);
+	/* Each dump releases its target before the process may exit. */
+	if (!dump_route_wait_idle(30000))
+		output_warn("a dump did not end within 30 s of the stop");
 	fprintf(stderr, "{\"event\":\"stopped\",\"signal\":\"%s\"}\n", sigabbrev_np(sig));
 cleanup:
 	auth_db__free(cfg.auth);
