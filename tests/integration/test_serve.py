@@ -3,6 +3,7 @@
 targets in tests/targets/, authentication, TLS, refusals, the access log, and the
 explorer page in headless Chromium (a real click through the DevTools protocol)."""
 import json
+import re
 import os
 import select
 import shutil
@@ -607,3 +608,184 @@ def test_page_click_through_and_kill(serve, target, tmp_path):
         assert mod.alive()
     finally:
         dt.close()
+
+
+# --- dumps (need the dumper: userspace/dump/dumper.c and tests/targets/dumptarget.c) ---
+
+from conftest import TARGETS  # noqa: E402
+
+DUMPTARGET = TARGETS / "dumptarget"
+needs_dumper = pytest.mark.skipif(not DUMPTARGET.exists(),
+                                  reason="the dumper is not in this tree")
+MARKER = 0x5EEDF00DCAFE1234
+
+
+def dumptarget(target, *args, name="dumptarget"):
+    """dumptarget (or a link to it, for a name of its own), once its main thread counts
+    ticks; t.advance() waits for more."""
+    t = target(name, *args)
+    t.last = 0
+    t.cond = threading.Condition()
+
+    def read():
+        for line in t.proc.stdout:
+            if line.startswith("tick "):
+                with t.cond:
+                    t.last = int(line.split()[1])
+                    t.cond.notify_all()
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def advance(by=2, timeout=10):
+        with t.cond:
+            goal = t.last + by
+            return t.cond.wait_for(lambda: t.last >= goal, timeout)
+
+    t.advance = advance
+    assert advance(1), "dumptarget never ticked"
+    return t
+
+
+def assert_running_free(t):
+    """Not traced, no thread stopped, and the main thread still counts."""
+    status = Path(f"/proc/{t.pid}/status").read_text()
+    assert "TracerPid:\t0\n" in status, status
+    for task in Path(f"/proc/{t.pid}/task").iterdir():
+        state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert state not in "tT", f"thread {task.name} left stopped ({state})"
+    assert t.advance(), "the target stopped counting ticks"
+
+
+def gdb(exe, core, *cmds):
+    args = ["gdb", "-nx", "-batch"]
+    for c in cmds:
+        args += ["-ex", c]
+    p = subprocess.run(args + [str(exe), str(core)], capture_output=True, text=True,
+                       timeout=120)
+    return p.stdout + p.stderr
+
+
+@needs_dumper
+def test_kudu_client_flow(serve, target, tmp_path):
+    """What a Kudu client does, unchanged apart from the base URL and credentials."""
+    # a name no other process on this host has: a link to dumptarget
+    name = f"kudu{os.getpid() % 100000}"
+    (tmp_path / name).symlink_to(DUMPTARGET)
+    s = serve("--main", name)
+    t = dumptarget(target, 3, 8, name=str(tmp_path / name))
+    procs = curl(s.url + "/api/processes").jq(f'map(select(.name == "{name}"))')
+    assert [p["id"] for p in procs] == [t.pid]
+    chosen = None
+    for p in procs:
+        d = curl(p["href"]).jq(".")
+        if d["is_self"] or d["is_scm_site"]:
+            continue
+        chosen = d
+    assert chosen["id"] == t.pid
+    # follow the href as given, save the body under the server's file name
+    p = subprocess.run(["curl", "-sS", "-f", "-u", f"{USER}:{PASSWORD}", "-OJ",
+                        "-w", "%{filename_effective}", chosen["href"] + "/dump?dumpType=1"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    core = tmp_path / p.stdout
+    assert p.stdout.startswith(f"{name}_api_") and p.stdout.endswith(f".{t.pid}.core")
+    assert core.stat().st_size > 8 << 20
+    assert_running_free(t)
+    out = gdb(DUMPTARGET, core, "thread apply all bt", "print/x dump_marker")
+    assert len(re.findall(r"^Thread \d+ ", out, re.M)) == 4, out[-3000:]
+    assert len(re.findall(r"in dump_worker_level2 \(", out)) == 3, out[-3000:]
+    assert f"$1 = {MARKER:#x}" in out
+    # the minidump link of the detail and id -1 (--main) lead to the same process
+    r = curl(chosen["minidump"], out=tmp_path / "mini.core")
+    assert r.status == 200 and r.headers["x-dump-type"] == "mini"
+    assert int(r.headers["content-length"]) == (tmp_path / "mini.core").stat().st_size
+    assert (tmp_path / "mini.core").stat().st_size < core.stat().st_size
+    r = curl(s.url + "/api/processes/-1/dump?dumpType=0", "-X", "POST",
+             "-H", "Content-Type: application/json", "--data", '{"alert": "x"}',
+             out=tmp_path / "post.core")
+    assert r.status == 200 and f".{t.pid}.core" in r.headers["content-disposition"]
+    out = gdb(DUMPTARGET, tmp_path / "post.core", "bt")
+    assert "main_tick_loop" in out, out[-2000:]
+    assert_running_free(t)
+
+
+@needs_dumper
+def test_dump_errors(serve, target):
+    s = serve()
+    t = dumptarget(target, 1, 1)
+    base = f"{s.url}/api/processes/{t.pid}/dump"
+    for q, status in [("?dumpType=3", 400), ("?dumpType=x", 400), ("?format=tar", 400)]:
+        r = curl(base + q)
+        assert r.status == status and r.jq(".status") == status, (q, r)
+    r = curl(f"{s.url}/api/processes/2147483/dump")
+    assert r.status == 404 and "no process" in r.jq(".error")
+    assert curl(f"{s.url}/api/processes/0/dump").status == 403
+    assert_running_free(t)
+
+
+class StalledDownload:
+    """A client that asks for a dump, reads the headers and a little, then stops
+    reading: the dump stays in progress until it closes the socket."""
+
+    def __init__(self, url, path):
+        import base64
+        import socket
+        host, port = url.split("//")[1].split(":")
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        cred = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                          f"Authorization: Basic {cred}\r\n\r\n".encode())
+        self.head = b""
+        while b"\r\n\r\n" not in self.head:
+            chunk = self.sock.recv(4096)
+            assert chunk, self.head
+            self.head += chunk
+
+    def close(self):
+        self.sock.close()
+
+
+@needs_dumper
+def test_second_dump_409_and_disconnect_releases_target(serve, target):
+    s = serve()
+    t = dumptarget(target, 2, 256)
+    path = f"/api/processes/{t.pid}/dump?dumpType=2"
+    stalled = StalledDownload(s.url, path)
+    assert stalled.head.startswith(b"HTTP/1.1 200"), stalled.head
+    r = curl(s.url + path)
+    assert r.status == 409 and "already being dumped" in r.jq(".error")
+    # the stalled client goes away mid-download: the dump ends, the target runs on
+    stalled.close()
+    for _ in range(200):
+        if curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=0").status == 200:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the dump never ended after the client left")
+    assert_running_free(t)
+    # logged when it ended (after the 409): a 200 cut short
+    log = [(l["status"], l.get("aborted", False)) for l in s.requests()
+           if l["path"].endswith("/dump")]
+    assert log[:2] == [(409, False), (200, True)], log
+
+
+@needs_dumper
+def test_max_dumps(serve, target):
+    s = serve("--max-dumps", "1")
+    a = dumptarget(target, 1, 256)
+    b = dumptarget(target, 1, 1)
+    stalled = StalledDownload(s.url, f"/api/processes/{a.pid}/dump?dumpType=2")
+    r = curl(f"{s.url}/api/processes/{b.pid}/dump")
+    assert r.status == 503 and "--max-dumps" in r.jq(".error")
+    stalled.close()
+
+
+@needs_dumper
+def test_sigterm_during_a_dump_releases_the_target(serve, target):
+    s = serve()
+    t = dumptarget(target, 2, 256)
+    stalled = StalledDownload(s.url, f"/api/processes/{t.pid}/dump?dumpType=2")
+    assert s.stop(signal.SIGTERM) == 0
+    stalled.close()
+    assert_running_free(t)
