@@ -56,8 +56,15 @@ class Server:
         """Every stderr line, each parsed as JSON (a non-JSON line fails the test)."""
         return [json.loads(l) for l in list(self.lines) if l.strip()]
 
-    def requests(self):
-        return [l for l in self.log() if l.get("event") == "request"]
+    def requests(self, at_least=0):
+        """The access log; a request is logged once its reply is sent, which may be just
+        after the client has it, so wait for @at_least lines."""
+        deadline = time.time() + 10
+        while True:
+            got = [l for l in self.log() if l.get("event") == "request"]
+            if len(got) >= at_least or time.time() > deadline:
+                return got
+            time.sleep(0.02)
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None:
@@ -272,7 +279,7 @@ def test_authentication(serve):
     # The page needs credentials too; a bad id is not revealed before them.
     assert curl(s.url + "/", auth=None).status == 401
     assert curl(s.url + "/api/processes/abc", auth=None).status == 401
-    log = s.requests()
+    log = s.requests(10)
     assert {"method": "GET", "path": "/api/processes/0", "status": 401, "user": None}.items() \
         <= log[0].items()
     assert [l["user"] for l in log if l["status"] == 200] == [USER, "bob"]
@@ -343,7 +350,7 @@ def test_no_auth_on_loopback(serve):
     r = curl(s.url + "/api/processes/0", auth=None)
     assert r.status == 200
     assert s.log()[0]["auth"] is False
-    assert s.requests()[-1]["user"] is None
+    assert s.requests(1)[-1]["user"] is None
 
 
 def test_tls(serve, tmp_path):
@@ -412,7 +419,7 @@ def test_concurrent_requests(serve, target):
     for th in ts:
         th.join()
     assert out == [200] * 60
-    assert len(s.requests()) == 60
+    assert len(s.requests(60)) == 60
 
 
 # --- kill ---------------------------------------------------------------------------
@@ -561,7 +568,7 @@ def test_page_screenshot(serve, target, tmp_path):
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000
     # The page asked for the list and the selected process's details, threads, modules.
-    paths = {l["path"] for l in s.requests() if l["status"] == 200}
+    paths = {l["path"] for l in s.requests(5) if l["status"] == 200}
     assert {"/", "/api/processes", f"/api/processes/{t.pid}",
             f"/api/processes/{t.pid}/threads", f"/api/processes/{t.pid}/modules"} <= paths
 
@@ -603,7 +610,11 @@ def test_page_click_through_and_kill(serve, target, tmp_path):
                     break
                 time.sleep(0.02)
             assert proc_state(pid) in ("Z", None)
-        deletes = [l for l in s.requests() if l["method"] == "DELETE"]
+        for _ in range(100):
+            deletes = [l for l in s.requests() if l["method"] == "DELETE"]
+            if deletes:
+                break
+            time.sleep(0.05)
         assert [(l["path"], l["status"]) for l in deletes] == [(f"/api/processes/{t.pid}", 200)]
         assert mod.alive()
     finally:
@@ -765,7 +776,7 @@ def test_second_dump_409_and_disconnect_releases_target(serve, target):
         raise AssertionError("the dump never ended after the client left")
     assert_running_free(t)
     # logged when it ended (after the 409): a 200 cut short
-    log = [(l["status"], l.get("aborted", False)) for l in s.requests()
+    log = [(l["status"], l.get("aborted", False)) for l in s.requests(3)
            if l["path"].endswith("/dump")]
     assert log[:2] == [(409, False), (200, True)], log
 
