@@ -800,3 +800,104 @@ def test_sigterm_during_a_dump_releases_the_target(serve, target):
     assert s.stop(signal.SIGTERM) == 0
     stalled.close()
     assert_running_free(t)
+
+
+# --- events (need the tracer: userspace/trace/) --------------------------------------
+
+needs_tracer = pytest.mark.skipif(run_td("trace", "--help").rc != 0,
+                                  reason="the tracer is not in this tree")
+
+
+class EventStream:
+    """curl -N on /api/events; lines are read as they come."""
+
+    def __init__(self, url, query):
+        self.proc = subprocess.Popen(["curl", "-sSN", "-u", f"{USER}:{PASSWORD}",
+                                      f"{url}/api/events?{query}"],
+                                     stdout=subprocess.PIPE, text=True)
+        self.lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append(json.loads(line))
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append(None)
+            self.cond.notify_all()
+
+    def wait_for(self, pred, timeout=20):
+        with self.cond:
+            ok = self.cond.wait_for(
+                lambda: any(l is not None and pred(l) for l in self.lines) or None in self.lines,
+                timeout)
+            found = [l for l in self.lines if l is not None and pred(l)]
+        assert found, f"no such event in {self.lines}"
+        return found[0]
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@needs_tracer
+def test_events_stream(serve, target):
+    s = serve()
+    t = proctree(target)
+    other = target("modlib")
+    ev = EventStream(s.url, f"pid={t.pid}&type=signal,exit&timeout=30s")
+    try:
+        start = ev.wait_for(lambda l: l["type"] == "start")
+        assert start["classes"] == ["signal", "exit"] and start["pids"] == [t.pid]
+        os.kill(other.pid, signal.SIGUSR2)  # not a watched process: filtered out
+        assert curl(f"{s.url}/api/processes/{t.pid}", "-X", "DELETE").status == 200
+        sig = ev.wait_for(lambda l: l["type"] == "signal" and l["pid"] == t.pid)
+        assert sig["signal"] == "SIGTERM" and sig["sender"]["pid"] == s.proc.pid
+        ex = ev.wait_for(lambda l: l["type"] == "exit" and l["pid"] == t.pid)
+        assert ex["signal"] == "SIGTERM"
+        assert all(l is None or l.get("pid") in (None, *t.tree) for l in ev.lines)
+        assert {l["type"] for l in ev.lines if l} <= {"start", "signal", "signal_deliver",
+                                                     "exit"}
+    finally:
+        ev.close()
+
+
+@needs_tracer
+def test_events_limit_and_bad_queries(serve, target):
+    s = serve()
+    t = proctree(target)
+    # limit ends the stream: the response is complete (curl exits 0)
+    ev = EventStream(s.url, f"pid={t.pid}&type=signal&limit=1")
+    ev.wait_for(lambda l: l["type"] == "start")
+    os.kill(t.pid, signal.SIGCONT)
+    ev.wait_for(lambda l: l["type"] == "signal")
+    assert ev.proc.wait(timeout=20) == 0
+    ev.close()
+    for q, status in [("pid=abc", 400), ("pid=0", 400), ("type=bogus", 400),
+                      ("type=latency", 400), ("timeout=x", 400), ("limit=0", 400),
+                      ("pid=2147483", 404)]:
+        r = curl(f"{s.url}/api/events?{q}")
+        assert r.status == status and r.jq(".status") == status, (q, r)
+
+
+@needs_tracer
+def test_events_streams_are_bounded_and_freed(serve, target):
+    s = serve()
+    t = target("modlib")
+    streams = [EventStream(s.url, f"pid={t.pid}&type=exit") for _ in range(4)]
+    for e in streams:
+        e.wait_for(lambda l: l["type"] == "start")
+    r = curl(f"{s.url}/api/events?pid={t.pid}")
+    assert r.status == 503
+    for e in streams:
+        e.close()
+    # each stream ends (and unloads its tracer) once its client is gone
+    for _ in range(100):
+        r = curl(f"{s.url}/api/events?pid={t.pid}&timeout=100ms")
+        if r.status == 200:
+            break
+        time.sleep(0.1)
+    assert r.status == 200
+    assert json.loads(r.body.decode().splitlines()[0])["type"] == "start"
