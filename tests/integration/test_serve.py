@@ -329,6 +329,7 @@ def test_cross_site_writes_refused(serve, target):
     (["--no-auth", "--listen", "localhost"], 2, "--listen"),
     (["--no-auth", "--listen", "127.0.0.1:99999"], 2, "--listen"),
     (["--no-auth", "--max-connections", "0"], 2, "max-connections"),
+    (["--no-auth", "--idle-timeout", "-1"], 2, "idle-timeout"),
     (["--no-auth", "extra"], 2, "unexpected"),
 ])
 def test_refuses_to_start(users, tmp_path, args, code, what):
@@ -779,6 +780,26 @@ def test_second_dump_409_and_disconnect_releases_target(serve, target):
     log = [(l["status"], l.get("aborted", False)) for l in s.requests(3)
            if l["path"].endswith("/dump")]
     assert log[:2] == [(409, False), (200, True)], log
+
+
+@needs_dumper
+def test_client_that_stops_reading_is_dropped_and_target_released(serve, target):
+    s = serve("--idle-timeout", "2")
+    t = dumptarget(target, 2, 256)
+    stalled = StalledDownload(s.url, f"/api/processes/{t.pid}/dump?dumpType=2")
+    assert stalled.head.startswith(b"HTTP/1.1 200")
+    # frozen while the client does not read (the core is larger than every buffer)
+    assert Path(f"/proc/{t.pid}/status").read_text().split("TracerPid:")[1].split()[0] != "0"
+    try:
+        for _ in range(100):
+            log = [l for l in s.requests() if l["path"].endswith("/dump")]
+            if log:
+                break
+            time.sleep(0.1)
+        assert log and log[0]["status"] == 200 and log[0]["aborted"] is True
+        assert_running_free(t)
+    finally:
+        stalled.close()
 
 
 @needs_dumper

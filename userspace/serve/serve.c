@@ -32,6 +32,7 @@ enum {
 	OPT_MAIN,
 	OPT_MAX_CONNECTIONS,
 	OPT_MAX_DUMPS,
+	OPT_IDLE_TIMEOUT,
 };
 
 struct serve_args {
@@ -40,7 +41,7 @@ struct serve_args {
 	const char *tls_cert, *tls_key;
 	const char *main_arg;
 	bool no_auth, insecure, read_only;
-	unsigned max_connections, max_dumps;
+	unsigned max_connections, max_dumps, idle_timeout_s;
 };
 
 static const struct argp_option serve_options[] = {
@@ -60,6 +61,8 @@ static const struct argp_option serve_options[] = {
 	{ "max-connections", OPT_MAX_CONNECTIONS, "N", 0, "Connections at once (default 128)" },
 	{ "max-dumps", OPT_MAX_DUMPS, "N", 0, "Dumps streaming at once (default 2); more get "
 	  "503" },
+	{ "idle-timeout", OPT_IDLE_TIMEOUT, "SECONDS", 0, "Drop a connection idle this long, "
+	  "a client that stops reading a dump included (default 60; its target is released)" },
 	{},
 };
 
@@ -133,6 +136,11 @@ static error_t serve_parse(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_DUMPS:
 		if (parse_uint(arg, &a->max_dumps, 64))
 			argp_error(state, "invalid --max-dumps '%s': expected 1-64", arg);
+		break;
+	case OPT_IDLE_TIMEOUT:
+		if (parse_uint(arg, &a->idle_timeout_s, 86400))
+			argp_error(state, "invalid --idle-timeout '%s': expected 1-86400 seconds",
+				   arg);
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
@@ -232,7 +240,8 @@ static int do_serve(int argc, char **argv)
 	const struct argp argp = { serve_options, serve_parse, NULL, serve_doc, children };
 	struct serve_args args = { .listen = DEFAULT_LISTEN,
 				   .max_connections = SERVE_MAX_CONNECTIONS,
-				   .max_dumps = SERVE_MAX_DUMPS };
+				   .max_dumps = SERVE_MAX_DUMPS,
+				   .idle_timeout_s = SERVE_IDLE_TIMEOUT_S };
 	struct serve_config cfg = { 0 };
 	struct MHD_Daemon *d = NULL;
 	char url[128], why[512];
@@ -246,6 +255,7 @@ static int do_serve(int argc, char **argv)
 	cfg.main_arg = args.main_arg;
 	cfg.max_connections = args.max_connections;
 	cfg.max_dumps = args.max_dumps;
+	cfg.idle_timeout_s = args.idle_timeout_s;
 
 	err = parse_listen(args.listen, &cfg);
 	if (err == -EINVAL)

@@ -24,7 +24,7 @@
 #define SERVE_MAX_CONNECTIONS 128
 #define SERVE_CONNECTION_MEMORY (32 * 1024) /* URL + headers: 414/431 beyond */
 #define SERVE_MAX_BODY (1024 * 1024)	     /* a POST body is read and ignored */
-#define SERVE_IDLE_TIMEOUT_S 60
+#define SERVE_IDLE_TIMEOUT_S 60	     /* default of --idle-timeout */
 #define SERVE_MAX_DUMPS 2
 
 struct serve_config {
@@ -37,6 +37,7 @@ struct serve_config {
 	const char *main_arg;		  /* --main PID|NAME, or NULL */
 	unsigned max_connections;
 	unsigned max_dumps;
+	unsigned idle_timeout_s;
 };
 
 /* One request, from its first header to its last byte sent (MHD's con_cls). */
