@@ -259,6 +259,9 @@ def test_method_not_allowed(serve):
     assert r.status == 405 and "DELETE" in r.headers["allow"]
     assert curl(s.url + "/api/processes", "-X", "DELETE").status == 405
     assert curl(s.url + "/api/processes/0", "-I").status == 200  # HEAD
+    r = curl(s.url + "/api/processes/1/dump", "-I")
+    assert r.status == 405 and r.headers["allow"] == "GET, POST"
+    assert curl(s.url + "/api/events", "-I").status == 405
 
 
 # --- security -----------------------------------------------------------------------

@@ -92,7 +92,7 @@ static void test_unknown_paths_are_404(void **state)
 static void test_methods(void **state)
 {
 	assert_int_equal(route_method_bit("GET"), METHOD_GET);
-	assert_int_equal(route_method_bit("HEAD"), METHOD_GET);
+	assert_int_equal(route_method_bit("HEAD"), METHOD_HEAD);
 	assert_int_equal(route_method_bit("DELETE"), METHOD_DELETE);
 	assert_int_equal(route_method_bit("PUT"), 0);
 	assert_int_equal(route_method_bit(NULL), 0);
@@ -100,6 +100,11 @@ static void test_methods(void **state)
 	assert_false(route_methods(ROUTE_PROCESSES) & METHOD_DELETE);
 	assert_true(route_methods(ROUTE_DUMP) & METHOD_POST);
 	assert_false(route_methods(ROUTE_THREADS) & METHOD_POST);
+	assert_true(route_methods(ROUTE_THREADS) & METHOD_HEAD);
+	/* HEAD would dump or load BPF for nothing */
+	assert_false(route_methods(ROUTE_DUMP) & METHOD_HEAD);
+	assert_false(route_methods(ROUTE_EVENTS) & METHOD_HEAD);
+	assert_string_equal(route_allow_header(ROUTE_DUMP), "GET, POST");
 	assert_string_equal(route_allow_header(ROUTE_PROCESS), "GET, HEAD, DELETE");
 	/* --read-only refuses kills and dumps, nothing else. */
 	assert_true(route_is_write(ROUTE_PROCESS, METHOD_DELETE));

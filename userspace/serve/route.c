@@ -105,11 +105,13 @@ unsigned route_methods(enum route_kind kind)
 {
 	switch (kind) {
 	case ROUTE_PROCESS:
-		return METHOD_GET | METHOD_DELETE;
+		return METHOD_GET | METHOD_HEAD | METHOD_DELETE;
 	case ROUTE_DUMP:
 		return METHOD_GET | METHOD_POST;
-	default:
+	case ROUTE_EVENTS:
 		return METHOD_GET;
+	default:
+		return METHOD_GET | METHOD_HEAD;
 	}
 }
 
@@ -119,7 +121,9 @@ const char *route_allow_header(enum route_kind kind)
 	case ROUTE_PROCESS:
 		return "GET, HEAD, DELETE";
 	case ROUTE_DUMP:
-		return "GET, HEAD, POST";
+		return "GET, POST";
+	case ROUTE_EVENTS:
+		return "GET";
 	default:
 		return "GET, HEAD";
 	}
@@ -129,8 +133,10 @@ unsigned route_method_bit(const char *method)
 {
 	if (!method)
 		return 0;
-	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+	if (!strcmp(method, "GET"))
 		return METHOD_GET;
+	if (!strcmp(method, "HEAD"))
+		return METHOD_HEAD;
 	if (!strcmp(method, "POST"))
 		return METHOD_POST;
 	if (!strcmp(method, "DELETE"))

@@ -35,9 +35,11 @@ struct route {
 };
 
 enum route_method {
-	METHOD_GET = 1 << 0, /* HEAD counts as GET */
+	METHOD_GET = 1 << 0,
 	METHOD_POST = 1 << 1,
 	METHOD_DELETE = 1 << 2,
+	METHOD_HEAD = 1 << 3, /* wherever GET is, but for dumps and events: a HEAD would
+			       * freeze a process or load BPF for a reply without a body */
 };
 
 /*
