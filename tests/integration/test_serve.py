@@ -506,19 +506,39 @@ class DevTools:
         self.buf = b""
         self.next_id = 0
         self.session = None
+        self.credentials = None
+        self.auth_challenges = 0
 
-    def call(self, method, timeout=30, **params):
+    def send(self, method, **params):
         self.next_id += 1
         msg = {"id": self.next_id, "method": method, "params": params}
         if self.session and not method.startswith("Target."):
             msg["sessionId"] = self.session
         os.write(self.cmd_w, json.dumps(msg).encode() + b"\0")
+        return self.next_id
+
+    def on_event(self, m):
+        """With Fetch enabled, the browser's login prompt: answer it like a user would."""
+        p = m.get("params", {})
+        if m.get("method") == "Fetch.requestPaused":
+            self.send("Fetch.continueRequest", requestId=p["requestId"])
+        elif m.get("method") == "Fetch.authRequired":
+            self.auth_challenges += 1
+            user, pw = self.credentials
+            self.send("Fetch.continueWithAuth", requestId=p["requestId"],
+                      authChallengeResponse={"response": "ProvideCredentials",
+                                             "username": user, "password": pw})
+
+    def call(self, method, timeout=30, **params):
+        want = self.send(method, **params)
         deadline = time.time() + timeout
         while time.time() < deadline:
             while b"\0" in self.buf:
                 raw, self.buf = self.buf.split(b"\0", 1)
                 m = json.loads(raw)
-                if m.get("id") == self.next_id:
+                if "method" in m:
+                    self.on_event(m)
+                elif m.get("id") == want:
                     assert "error" not in m, m
                     return m["result"]
             ready, _, _ = select.select([self.ev_r], [], [], 1)
@@ -528,10 +548,14 @@ class DevTools:
                 self.buf += chunk
         raise AssertionError(f"no answer to {method}")
 
-    def open(self, url):
-        target = self.call("Target.createTarget", url=url)["targetId"]
+    def open(self, url, credentials=None):
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target,
                                  flatten=True)["sessionId"]
+        if credentials:
+            self.credentials = credentials
+            self.call("Fetch.enable", handleAuthRequests=True)
+        self.call("Page.navigate", url=url)
 
     def eval(self, expr):
         r = self.call("Runtime.evaluate", expression=expr, returnByValue=True,
@@ -540,6 +564,7 @@ class DevTools:
         return r["result"].get("value")
 
     def wait(self, expr, timeout=20):
+        """Polls @expr in the page until it is truthy; events are answered meanwhile."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             v = self.eval(expr)
@@ -925,3 +950,22 @@ def test_events_streams_are_bounded_and_freed(serve, target):
         time.sleep(0.1)
     assert r.status == 200
     assert json.loads(r.body.decode().splitlines()[0])["type"] == "start"
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="chromium not installed (make test-deps)")
+def test_page_with_basic_auth(serve, target, tmp_path):
+    """The browser asks for credentials once; the page's own API calls carry them."""
+    s = serve()
+    t = target("modlib")
+    dt = DevTools(tmp_path)
+    try:
+        dt.open(f"{s.url}/#/processes/{t.pid}", credentials=(USER, PASSWORD))
+        dt.wait(f"document.getElementById('detail').dataset.pid === '{t.pid}'")
+        assert dt.eval("document.querySelectorAll('#threads tbody tr').length") >= 2
+        assert dt.auth_challenges >= 1
+        log = s.requests(5)
+        api = [l for l in log if l["path"].startswith("/api/")]
+        assert api and all(l["status"] == 200 and l["user"] == USER for l in api), log
+        assert any(l["path"] == "/" and l["status"] == 401 for l in log)
+    finally:
+        dt.close()
