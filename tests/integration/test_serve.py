@@ -253,6 +253,19 @@ def test_errors_are_json(serve, path, status):
     assert r.jq(".status") == status and isinstance(r.jq(".error"), str)
 
 
+def test_hostile_paths(serve):
+    s = serve()
+    r = curl(s.url + "/api/processes/%ff%fe")  # not UTF-8 once decoded
+    assert r.status == 400 and "\\xff" in r.jq(".error")
+    r = curl(s.url + "/api/processes/1%0a2")
+    assert r.status == 400
+    r = curl(s.url + "/api/processes/1/modules/%22%3E")
+    assert r.status == 400
+    log = s.requests(3)
+    assert [l["status"] for l in log] == [400, 400, 400]
+    assert log[0]["path"] == "/api/processes/\\xff\\xfe"
+
+
 def test_method_not_allowed(serve):
     s = serve()
     r = curl(s.url + "/api/processes/0", "-X", "PUT")

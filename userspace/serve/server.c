@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/href.h"
+#include "common/jsonutil.h"
 #include "serve/host.h"
 #include "serve/server.h"
 
@@ -29,9 +30,10 @@ static double elapsed_ms(const struct timespec *start)
  * concurrent requests never interleave. */
 static void access_log(const struct serve_request *r, enum MHD_RequestTerminationCode toe)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:o, s:f}", "event", "request", "method",
-			      r->method ? r->method : "?", "path", r->path, "status",
-			      (int)r->status, "user", r->user[0] ? json_string(r->user) : json_null(),
+	json_t *j = json_pack("{s:s, s:o, s:o, s:i, s:o, s:f}", "event", "request", "method",
+			      json_string_cstr(r->method ? r->method : "?"), "path",
+			      json_string_cstr(r->path), "status",
+			      (int)r->status, "user", r->user[0] ? json_string_cstr(r->user) : json_null(),
 			      "duration_ms", elapsed_ms(&r->start));
 	char *s;
 
@@ -137,8 +139,10 @@ enum MHD_Result server_reply_error(struct MHD_Connection *c, struct serve_reques
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* The message may quote the request, which need not be UTF-8. */
 	return server_reply_json(c, r, status,
-				 json_pack("{s:s, s:i}", "error", msg, "status", (int)status));
+				 json_pack("{s:o, s:i}", "error", json_string_cstr(msg), "status",
+					   (int)status));
 }
 
 unsigned server_status_from_errno(int err)
