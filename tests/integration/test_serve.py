@@ -357,6 +357,13 @@ def test_refuses_to_start(users, tmp_path, args, code, what):
     assert what in r.stderr
 
 
+def test_address_in_use(serve):
+    s = serve()
+    r = run_td("serve", "--no-auth", "--listen", f"127.0.0.1:{s.port}", timeout=10)
+    assert r.rc == 1 and "cannot serve" in r.stderr, r
+    assert curl(s.url + "/api/processes/0").status == 200
+
+
 def test_insecure_allows_plain_http_off_loopback(serve):
     s = serve("--insecure", listen="0.0.0.0:0")
     assert curl(f"http://127.0.0.1:{s.port}/api/processes/0").status == 200
