@@ -24,6 +24,15 @@
 
 #if __has_include("dump/dumper.h")
 #include "dump/dumper.h"
+#if __has_include("dump/dump_output.h")
+#include "dump/dump_output.h"
+#endif
+/* format=zip streams the bundle: it needs dump_output able to write into a sink. */
+#ifdef DUMP_OUTPUT_HAS_DEST
+#define DUMP_ZIP 1
+#else
+#define DUMP_ZIP 0
+#endif
 
 #define DUMP_PIPE_SIZE (1024 * 1024)
 #define DUMP_BLOCK (256 * 1024)
@@ -41,6 +50,8 @@ struct dump_stream {
 	uint64_t size;		/* exact core size from begin(), 0 unknown */
 	volatile sig_atomic_t cancel;
 	struct dump_opts opts;
+	bool zip;		/* the bundle, as a zip, around the core */
+	char core_name[256];	/* the core's file name (in the zip: its entry) */
 	struct dump_stream *next; /* in the list of running dumps */
 };
 
@@ -152,13 +163,47 @@ static void pipe_sink_free(struct core_sink *sink)
 {
 }
 
+#if DUMP_ZIP
+/* The bundle of `dump --bundle zip` (the core, the executable and libraries, metadata,
+ * README), written by the same code, into the pipe instead of a file. */
+static int dump_zip(struct dump_stream *s, char *why, size_t why_len)
+{
+	struct dump_output_opts oo = { .bundle = DUMP_BUNDLE_ZIP, .dest = &s->sink };
+	struct dump_output *out = NULL;
+	struct core_sink *core = NULL;
+	json_t *result = NULL;
+	int err;
+
+	err = dump_output__open(&oo, s->opts.pid, NULL, s->core_name, &out, &core, why,
+				why_len);
+	if (!err)
+		err = dumper__run(&s->opts, core, &result, why, why_len);
+	if (!err)
+		err = dump_output__finish(out, result, why, why_len);
+	if (core)
+		core->free(core);
+	json_decref(result);
+	dump_output__free(out);
+	return err;
+}
+#else
+static int dump_zip(struct dump_stream *s, char *why, size_t why_len)
+{
+	snprintf(why, why_len, "no bundle in this build");
+	return -EOPNOTSUPP;
+}
+#endif
+
 static void *dump_thread(void *arg)
 {
 	struct dump_stream *s = arg;
 	char why[256] = "";
 	int err;
 
-	err = dumper__run(&s->opts, &s->sink, NULL, why, sizeof(why));
+	if (s->zip)
+		err = dump_zip(s, why, sizeof(why));
+	else
+		err = dumper__run(&s->opts, &s->sink, NULL, why, sizeof(why));
 
 	pthread_mutex_lock(&s->lock);
 	s->done = true;
@@ -281,14 +326,12 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
 					  "invalid dumpType '%.32s': expected 0 (mini), 1 (default) "
 					  "or 2 (full)", type_arg);
-	if (format && strcmp(format, "raw") && strcmp(format, "core")) {
-		if (!strcmp(format, "zip"))
-			return server_reply_error(c, r, MHD_HTTP_NOT_IMPLEMENTED,
-						  "format=zip (the bundle) is not built into this "
-						  "tracedump");
+	if (format && strcmp(format, "zip"))
 		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
 					  "invalid format '%.32s': expected zip or nothing", format);
-	}
+	if (format && !DUMP_ZIP)
+		return server_reply_error(c, r, MHD_HTTP_NOT_IMPLEMENTED,
+					  "format=zip (the bundle) is not built into this tracedump");
 	if (pid == getpid())
 		return server_reply_error(c, r, MHD_HTTP_FORBIDDEN,
 					  "the server cannot dump itself (id 0): it would freeze "
@@ -304,6 +347,7 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	s->opts.pid = pid;
 	s->opts.type = type;
 	s->opts.cancel = &s->cancel;
+	s->zip = format != NULL;
 	s->sink = (struct core_sink){ .begin = pipe_sink_begin, .write = pipe_sink_write,
 				      .zeros = pipe_sink_zeros, .finish = pipe_sink_finish,
 				      .abort = pipe_sink_abort, .free = pipe_sink_free };
@@ -327,6 +371,7 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	s->pipe_w = fds[1];
 	fcntl(s->pipe_w, F_SETPIPE_SZ, DUMP_PIPE_SIZE); /* fewer wake-ups; best effort */
 	read_comm(pid, comm, sizeof(comm));
+	dumper__default_name(comm, "api", pid, time(NULL), s->core_name, sizeof(s->core_name));
 
 	s->refs = 2; /* this request and the thread */
 	err = pthread_create(&th, NULL, dump_thread, s);
@@ -354,16 +399,20 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	pthread_mutex_lock(&s->lock);
 	s->refs++; /* the response's; the thread may already have dropped its own */
 	pthread_mutex_unlock(&s->lock);
-	resp = MHD_create_response_from_callback(size ? size : MHD_SIZE_UNKNOWN, DUMP_BLOCK,
-						 read_dump, s, free_dump_response);
+	/* A zip's size is known only at its end: chunked. */
+	resp = MHD_create_response_from_callback(size && !s->zip ? size : MHD_SIZE_UNKNOWN,
+						 DUMP_BLOCK, read_dump, s, free_dump_response);
 	if (!resp) {
 		free_dump_response(s);
 		stream_unref(s);
 		return MHD_NO;
 	}
-	dumper__default_name(comm, "api", pid, time(NULL), name, sizeof(name));
+	snprintf(name, sizeof(name), "%s", s->core_name);
+	if (s->zip && strlen(name) > 5) /* "x.core" -> "x.zip" */
+		strcpy(name + strlen(name) - 5, ".zip");
 	snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s\"", name);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				s->zip ? "application/zip" : "application/octet-stream");
 	MHD_add_response_header(resp, "Content-Disposition", disposition);
 	MHD_add_response_header(resp, "X-Dump-Type", dumper__type_name(type));
 	server_common_headers(resp);
