@@ -595,6 +595,14 @@ class DevTools:
         raise AssertionError(f"page never satisfied {expr}")
 
     def close(self):
+        # Browser.close lets chromium reap its own helpers; a SIGKILL of the group
+        # would leave them to PID 1 (which, in some containers, never reaps).
+        try:
+            self.session = None
+            self.send("Browser.close")
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
