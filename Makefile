@@ -51,8 +51,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	-D_GNU_SOURCE -I$(OUTPUT) -Iuserspace -Ibpf $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread -lm
+# The multiarch include dir holds asm/errno.h, which libbpf's usdt.bpf.h needs.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf \
-	-Wall -Werror -Wno-unused-function
+	-idirafter /usr/include/$(shell $(CC) -dumpmachine) -Wall -Werror -Wno-unused-function
 
 # --- Sources: every file is found by its place, so adding one needs no edit here -----
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

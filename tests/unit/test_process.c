@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "common/procfs.h"
+#include "common/signals.h"
 #include "inspect/process.h"
 
 #define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -191,6 +191,11 @@ cleanup:
 
 void features__probe(struct features *f)
 {
+	features__probe_only(f, (1u << FEATURE_MAX) - 1);
+}
+
+void features__probe_only(struct features *f, unsigned mask)
+{
 	memset(f, 0, sizeof(*f));
 	bpf_quiet_logging();
 
@@ -211,6 +216,10 @@ void features__probe(struct features *f)
 	}
 	/* Every probe program reports through the ring buffer. */
 	for (int feat = FEATURE_TP_BTF; feat < FEATURE_MAX; feat++) {
+		if (!(mask & (1u << feat))) {
+			f->r[feat] = (struct feature_result){ .err = -ENODATA, .step = "skipped" };
+			continue;
+		}
 		if (!f->r[FEATURE_RINGBUF].ok) {
 			f->r[feat] = (struct feature_result){ .err = -EOPNOTSUPP, .step = "load" };
 			continue;

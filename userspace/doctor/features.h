@@ -37,6 +37,10 @@ extern const char *const feature_names[FEATURE_MAX];
 /* Probes every feature; each result says which step failed and why. */
 void features__probe(struct features *f);
 
+/* Probes only the features whose bit (1u << enum feature) is in @mask (BTF and ringbuf
+ * are always checked, they are cheap); the others are left not ok, step "skipped". */
+void features__probe_only(struct features *f, unsigned mask);
+
 /* {"name": {"ok": true} | {"ok": false, "step": "attach", "error": "..."}} */
 json_t *features__to_json(const struct features *f);
 

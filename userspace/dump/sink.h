@@ -11,6 +11,14 @@
 #include <stdint.h>
 
 struct core_sink {
+	/*
+	 * Optional (NULL: nothing to do). Called once before the first write, after
+	 * size_hint is set: @size is the exact logical size of the core (holes included),
+	 * @estimate the bytes that will really be written (holes excluded, before
+	 * compression). A file sink checks free space here; a tar entry writes its header.
+	 * 0 or -errno (-ENOSPC: refused, nothing written).
+	 */
+	int (*begin)(struct core_sink *s, uint64_t size, uint64_t estimate);
 	/* Appends @len bytes; 0 or -errno (-ENOSPC, -EPIPE, ...). */
 	int (*write)(struct core_sink *s, const void *buf, size_t len);
 	/* Appends @len zero bytes; a file sink leaves a hole instead of writing them. */
@@ -26,7 +34,14 @@ struct core_sink {
 	uint64_t size_hint;  /* total logical size when known before writing, else 0 */
 	uint64_t bytes_out;  /* bytes that really reached the destination (after holes,
 				compression) */
+	char why[256];	     /* set by a failing callback: what failed, for the message */
 };
+
+static inline int core_sink__begin(struct core_sink *s, uint64_t size, uint64_t estimate)
+{
+	s->size_hint = size;
+	return s->begin ? s->begin(s, size, estimate) : 0;
+}
 
 static inline int core_sink__write(struct core_sink *s, const void *buf, size_t len)
 {

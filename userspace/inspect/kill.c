@@ -9,6 +9,7 @@
 #include "common/command.h"
 #include "common/output.h"
 #include "common/parse.h"
+#include "common/signals.h"
 #include "inspect/inspect.h"
 #include "inspect/kill_tree.h"
 #include "inspect/process.h"

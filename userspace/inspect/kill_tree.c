@@ -32,6 +32,7 @@
 #include "common/href.h"
 #include "common/jsonutil.h"
 #include "common/procfs.h"
+#include "common/signals.h"
 #include "inspect/inspect.h"
 #include "inspect/kill_tree.h"
 #include "inspect/process.h"

@@ -122,47 +122,6 @@ int process_status_euid(const char *buf, uid_t *euid)
 	return 0;
 }
 
-int parse_signal(const char *s, int *sig)
-{
-	char *end;
-	long v;
-
-	if (!s || !*s)
-		return -EINVAL;
-	if (isdigit((unsigned char)s[0])) {
-		errno = 0;
-		v = strtol(s, &end, 10);
-		if (errno || *end || v <= 0 || v > SIGRTMAX)
-			return -EINVAL;
-		*sig = (int)v;
-		return 0;
-	}
-	if (!strncasecmp(s, "SIG", 3))
-		s += 3;
-	for (int i = 1; i < SIGRTMIN; i++) {
-		const char *abbrev = sigabbrev_np(i);
-
-		if (abbrev && !strcasecmp(s, abbrev)) {
-			*sig = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-const char *signal_name(int sig, char *buf, size_t size)
-{
-	const char *abbrev = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
-
-	if (abbrev)
-		snprintf(buf, size, "SIG%s", abbrev);
-	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-		snprintf(buf, size, "SIGRTMIN+%d", sig - SIGRTMIN);
-	else
-		snprintf(buf, size, "SIG%d", sig);
-	return buf;
-}
-
 /* --- Reading /proc fast -------------------------------------------------------------- */
 
 /*

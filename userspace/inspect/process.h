@@ -37,10 +37,5 @@ bool process_name_matches(const char *want, const char *comm, const char *argv0,
 /* The euid from the text of /proc/PID/status ("Uid:\tR E S F"); -EINVAL if absent. */
 int process_status_euid(const char *buf, uid_t *euid);
 
-/* "TERM", "SIGTERM", "term" or "15" into 15; -EINVAL for anything else (and for 0 or a
- * number past SIGRTMAX). */
-int parse_signal(const char *s, int *sig);
-/* "SIGTERM" for 15, "SIGRTMIN+3" for real-time ones, "SIG?" past them. */
-const char *signal_name(int sig, char *buf, size_t size);
 
 #endif /* TRACEDUMP_INSPECT_PROCESS_H */

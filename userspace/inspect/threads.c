@@ -10,12 +10,21 @@
 #include "common/parse.h"
 #include "inspect/inspect.h"
 #include "inspect/thread.h"
+#include "trace/sample.h"
 
 /* Options of `threads`; a later option (e.g. --sample) adds a field and a case here. */
 struct threads_args {
 	const char *pid_arg;
 	const char *tid_arg; /* `thread` only */
 	bool want_tid;
+	uint64_t sample_ns; /* --sample: on-CPU and run-queue time from BPF */
+};
+
+static const struct argp_option threads_options[] = {
+	{ "sample", 's', "DURATION", 0, "Also measure each thread's on-CPU and run-queue "
+					"time over DURATION with BPF (needs root): a \"sample\" "
+					"object per thread" },
+	{}
 };
 
 static const char threads_doc[] =
@@ -26,8 +35,10 @@ static const char threads_doc[] =
 	"  tracedump threads 1234 | jq -r '.[] | \"\\(.id) \\(.name) \\(.state)\"'\n"
 	"  tracedump threads 1234 | jq 'sort_by(-.total_processor_time) | .[:5]'\n"
 	"  tracedump threads 1234 | jq 'map(select(.state == \"disk_sleep\")) | .[].wait_reason'\n"
-	"Exit status: 0 ok, 2 bad PID, 3 no such process, 4 permission denied, 1 other "
-	"failure. docs/threads-modules.md lists every field.";
+	"  tracedump threads 1234 --sample 1s | jq 'sort_by(-.sample.cpu_percent) | .[0]'\n"
+	"Exit status: 0 ok, 2 bad PID, 3 no such process, 4 permission denied, 5 --sample "
+	"on a kernel without BTF/tp_btf, 1 other failure. docs/threads-modules.md lists "
+	"every field.";
 
 static const char thread_doc[] =
 	"Show one thread TID of process PID (0: tracedump itself).\v"
@@ -42,6 +53,10 @@ static error_t threads_parse(int key, char *arg, struct argp_state *state)
 	struct threads_args *a = state->input;
 
 	switch (key) {
+	case 's':
+		if (a->want_tid || parse_duration_ns(arg, &a->sample_ns) || !a->sample_ns)
+			argp_error(state, "invalid --sample '%s': expected a duration such as 1s", arg);
+		break;
 	case ARGP_KEY_ARG:
 		if (!a->pid_arg)
 			a->pid_arg = arg;
@@ -94,6 +109,12 @@ static void print_table_row(json_t *t)
 	       num(t, "privileged_processor_time"),
 	       json_integer_value(json_object_get(cs, "voluntary")),
 	       json_integer_value(json_object_get(cs, "involuntary")), wait ? wait : "-");
+	if (json_object_get(t, "sample")) {
+		json_t *s = json_object_get(t, "sample");
+
+		printf("    sample %.1f%% CPU, %.1f ms run-queue wait\n", num(s, "cpu_percent"),
+		       num(s, "runq_wait_s") * 1e3);
+	}
 }
 
 static int report_error(int err, pid_t pid, const char *tid_arg)
@@ -114,11 +135,11 @@ static int report_error(int err, pid_t pid, const char *tid_arg)
 static int run(int argc, char **argv, bool want_tid)
 {
 	static const struct argp_child children[] = { { &output_argp }, {} };
-	const struct argp argp = { NULL, threads_parse, want_tid ? "PID TID" : "PID",
+	const struct argp argp = { want_tid ? NULL : threads_options, threads_parse, want_tid ? "PID TID" : "PID",
 				   want_tid ? thread_doc : threads_doc, children };
 	struct threads_args args = { .want_tid = want_tid };
 	pid_t pid, tid = 0;
-	json_t *j = NULL;
+	json_t *j = NULL, *sample = NULL;
 	int err;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &args))
@@ -130,9 +151,27 @@ static int run(int argc, char **argv, bool want_tid)
 		return output_error(TD_EXIT_USAGE, "invalid TID '%s': expected a positive decimal",
 				    args.tid_arg);
 
+	if (args.sample_ns) {
+		char msg[1024];
+
+		err = thread_group_check(pid);
+		if (err)
+			return report_error(err, pid, NULL);
+		err = trace_sample_cpu(pid, args.sample_ns, &sample, msg, sizeof(msg));
+		if (err)
+			return output_error(err == -EPERM ? TD_EXIT_PERMISSION :
+					    err == -EOPNOTSUPP ? TD_EXIT_UNSUPPORTED :
+					    exit_code_from_errno(err), "--sample: %s", msg);
+	}
 	err = want_tid ? inspect__thread_detail(pid, tid, &j) : inspect__thread_list(pid, &j);
-	if (err)
+	if (err) {
+		json_decref(sample);
 		return report_error(err, pid, args.tid_arg);
+	}
+	if (sample) {
+		trace_merge_sample(j, sample, args.sample_ns);
+		json_decref(sample);
+	}
 	if (output.json)
 		return output_json(j);
 

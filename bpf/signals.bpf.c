@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Signals sent to and taken by watched processes (signal_generate, signal_deliver), and
+ * each watched process's exit with its wait status, the fatal signal and the thread
+ * that took it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tracer.h"
+#include "signals.h"
+#include "tracer.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Bit N set: an event for signal N wakes the consumer at once (triggers). */
+const volatile __u64 targ_wake_signals = 0;
+/* False when only exits are wanted: signal_deliver then only notes fatal signals. */
+const volatile bool targ_emit_signals = true;
+
+/* include/linux/sched/signal.h; stable since 2.6. */
+#define SIGNAL_GROUP_EXIT 0x00000004
+#define SI_USER 0
+#define SI_KERNEL 0x80
+
+struct fatal {
+	__s32 sig;
+	__u32 tid;
+	char comm[16];
+};
+
+/* tgid -> the fatal signal a thread took (SIG_DFL, default action kills). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TRACER_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, struct fatal);
+} fatal SEC(".maps");
+
+static __always_inline bool wakes(int sig)
+{
+	return sig > 0 && sig < 64 && (targ_wake_signals & (1ULL << sig));
+}
+
+/* Signals whose default action ends the process (not ignore, not stop/continue). */
+static __always_inline bool kills_by_default(int sig)
+{
+	switch (sig) {
+	case 17: /* SIGCHLD */
+	case 18: /* SIGCONT */
+	case 19: /* SIGSTOP */
+	case 20: /* SIGTSTP */
+	case 21: /* SIGTTIN */
+	case 22: /* SIGTTOU */
+	case 23: /* SIGURG */
+	case 28: /* SIGWINCH */
+		return false;
+	default:
+		return sig > 0 && sig < 32;
+	}
+}
+
+/*
+ * Notes the signal that will kill @tgid. A fatal signal sent to a process is turned
+ * into SIGKILL for all its threads (complete_signal(), kernel/signal.c), so
+ * signal_deliver then sees SIGKILL: the first fatal signal noted wins over SIGKILL.
+ */
+static __always_inline void note_fatal(__u32 tgid, int sig, __u32 tid, const char *comm)
+{
+	struct fatal f = { .sig = sig, .tid = tid }, *old;
+
+	old = bpf_map_lookup_elem(&fatal, &tgid);
+	if (old && sig == 9 /* SIGKILL */)
+		return;
+	bpf_probe_read_kernel_str(f.comm, sizeof(f.comm), comm);
+	if (bpf_map_update_elem(&fatal, &tgid, &f, BPF_ANY))
+		stat_inc(TRACER_STAT_MAP_FULL);
+}
+
+static __always_inline unsigned long handler_of(struct task_struct *task, int sig)
+{
+	struct sighand_struct *sh = BPF_CORE_READ(task, sighand);
+	unsigned idx = (sig - 1) & 63;
+
+	if (!sh)
+		return 1;
+	return (unsigned long)BPF_CORE_READ(sh, action[idx].sa.sa_handler);
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(signals_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct signals_event *e;
+	__u32 tgid = task->tgid;
+	__u64 blocked;
+
+	if (!is_watched(tgid))
+		return 0;
+	blocked = BPF_CORE_READ(task, blocked.sig[0]);
+	if (result == SIGNALS_DELIVERED && kills_by_default(sig) && sig > 0 &&
+	    !(blocked & (1ULL << (sig - 1))) && handler_of(task, sig) == 0)
+		note_fatal(tgid, sig, task->pid, task->comm);
+	if (!targ_emit_signals)
+		return 0;
+	e = reserve(sizeof(*e), TRACER_EV_SIGNAL);
+	if (!e)
+		return 0;
+	e->sig = sig;
+	/* SEND_SIG_NOINFO (0) and SEND_SIG_PRIV (1) are not pointers. */
+	if ((unsigned long)info == 0)
+		e->code = SI_USER;
+	else if ((unsigned long)info == 1)
+		e->code = SI_KERNEL;
+	else
+		e->code = BPF_CORE_READ(info, si_code);
+	e->sender_pid = id >> 32;
+	e->sender_tid = (__u32)id;
+	e->target_pid = tgid;
+	e->target_tid = task->pid;
+	e->result = result;
+	e->group = group;
+	e->blocked = sig > 0 && sig <= 64 && (blocked & (1ULL << (sig - 1)));
+	e->handler = 0;
+	e->sa_flags = 0;
+	bpf_get_current_comm(e->sender_comm, sizeof(e->sender_comm));
+	bpf_probe_read_kernel_str(e->target_comm, sizeof(e->target_comm), task->comm);
+	submit(e, wakes(sig));
+	return 0;
+}
+
+
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, handler;
+	struct signals_event *e;
+	unsigned long h;
+
+	if (!is_watched(tgid))
+		return 0;
+	h = (unsigned long)BPF_CORE_READ(ka, sa.sa_handler);
+	handler = h == 0 ? SIGNALS_HANDLER_DEFAULT :
+		  h == 1 ? SIGNALS_HANDLER_IGNORE : SIGNALS_HANDLER_CUSTOM;
+	if (handler == SIGNALS_HANDLER_DEFAULT && kills_by_default(sig)) {
+		struct task_struct *cur = (struct task_struct *)bpf_get_current_task_btf();
+
+		note_fatal(tgid, sig, (__u32)id, cur->comm);
+	}
+	if (!targ_emit_signals)
+		return 0;
+	e = reserve(sizeof(*e), TRACER_EV_DELIVER);
+	if (!e)
+		return 0;
+	e->sig = sig;
+	e->code = info ? BPF_CORE_READ(info, si_code) : 0;
+	e->sender_pid = 0;
+	e->sender_tid = 0;
+	e->target_pid = tgid;
+	e->target_tid = (__u32)id;
+	e->result = 0;
+	e->group = 0;
+	e->blocked = 0;
+	e->handler = handler;
+	e->sa_flags = BPF_CORE_READ(ka, sa.sa_flags);
+	e->sender_comm[0] = 0;
+	bpf_get_current_comm(e->target_comm, sizeof(e->target_comm));
+	submit(e, wakes(sig) || (handler == SIGNALS_HANDLER_DEFAULT && kills_by_default(sig)));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(signals_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = p->tgid, flags;
+	struct signals_exit_event *e;
+	struct fatal *f;
+
+	if (!group_dead || !is_watched(tgid))
+		return 0;
+	e = reserve(sizeof(*e), TRACER_EV_EXIT);
+	if (!e) {
+		bpf_map_delete_elem(&fatal, &tgid);
+		return 0;
+	}
+	e->pid = tgid;
+	e->tid = p->pid;
+	flags = BPF_CORE_READ(p, signal, flags);
+	e->group_exit = !!(flags & SIGNAL_GROUP_EXIT);
+	e->exit_code = e->group_exit ? BPF_CORE_READ(p, signal, group_exit_code) :
+				       BPF_CORE_READ(p, exit_code);
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
+	f = bpf_map_lookup_elem(&fatal, &tgid);
+	if (f) {
+		e->fatal_sig = f->sig;
+		e->fatal_tid = f->tid;
+		__builtin_memcpy(e->fatal_comm, f->comm, sizeof(e->fatal_comm));
+	} else {
+		e->fatal_sig = 0;
+		e->fatal_tid = 0;
+		e->fatal_comm[0] = 0;
+	}
+	submit(e, true);
+	bpf_map_delete_elem(&fatal, &tgid);
+	return 0;
+}

@@ -1,0 +1,449 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""`tracedump trace`, `top` and `threads --sample`: real BPF programs in the kernel
+against targets with known CPU use, signals, crashes, request delays and throws."""
+import json
+import os
+import resource
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TRACEDUMP, jq
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+SIGRTMIN = signal.SIGRTMIN
+
+
+class Lines:
+    """Lines from a pipe with a timeout (select on the fd, never on a buffered file)."""
+
+    def __init__(self, f):
+        self.fd = f.fileno()
+        self.buf = b""
+
+    def readline(self, timeout):
+        deadline = time.time() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.time()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                if self.buf:
+                    break
+                return None
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode("utf-8", "surrogateescape") + "\n"
+
+    def pending(self):
+        """True when a whole line is already there."""
+        if b"\n" in self.buf:
+            return True
+        if select.select([self.fd], [], [], 0)[0]:
+            chunk = os.read(self.fd, 65536)
+            self.buf += chunk
+        return b"\n" in self.buf
+
+
+_lines = {}
+
+
+def lines_of(proc):
+    if proc.pid not in _lines:
+        _lines[proc.pid] = Lines(proc.stdout)
+    return _lines[proc.pid]
+
+
+class Trace:
+    """`tracedump trace ...` in the background; events are read line by line."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([str(TRACEDUMP), "trace", *map(str, args)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines = Lines(self.proc.stdout)
+        self.events = []
+        start = self.next_event(timeout=30)
+        assert start and start["type"] == "start", \
+            f"no start event: {start} {self.proc.stderr.read() if self.proc.poll() is not None else ''}"
+
+    def next_event(self, timeout=10):
+        line = self.lines.readline(timeout)
+        if not line:
+            return None
+        ev = jq(line, ".")  # every line through the real jq
+        self.events.append(ev)
+        return ev
+
+    def wait_for(self, pred, timeout=15):
+        deadline = time.time() + timeout
+        for ev in self.events:
+            if pred(ev):
+                return ev
+        while time.time() < deadline:
+            ev = self.next_event(timeout=deadline - time.time())
+            if ev is None and self.proc.poll() is not None:
+                break
+            if ev is not None and pred(ev):
+                return ev
+        pytest.fail(f"event not seen; got {[e['type'] for e in self.events][-30:]}")
+
+    def stop(self, sig=signal.SIGINT):
+        """Ends the trace; returns (rc, all events); the last one is the summary."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=60)
+        self.stderr = err.decode()
+        out = (self.lines.buf + out).decode("utf-8", "surrogateescape")
+        self.lines.buf = b""
+        if out.strip():
+            self.events.extend(json.loads(l) for l in out.splitlines())
+            jq(out, "type")  # the rest is valid JSON lines for jq too
+        return self.proc.returncode, self.events
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate(timeout=30)
+
+
+@pytest.fixture
+def trace():
+    started = []
+
+    def start(*args):
+        t = Trace(*args)
+        started.append(t)
+        return t
+
+    yield start
+    for t in started:
+        t.kill()
+
+
+def schedstat_ns(pid, tid):
+    return int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+
+
+def read_line(t, prefix, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = lines_of(t.proc).readline(deadline - time.time())
+        if not line:
+            break
+        if line.startswith(prefix):
+            return line.split()
+    pytest.fail(f"target never printed {prefix!r}")
+
+
+def no_core(t):
+    resource.prlimit(t.pid, resource.RLIMIT_CORE, (0, 0))
+
+
+def test_cpu_time_of_a_named_thread_matches_schedstat(target, trace):
+    t = target("burner", 600)
+    _, pid, burner, idler = t.ready_line.split()
+    tr = trace(t.pid, "--events", "cpu", "--interval", "200ms")
+    before = schedstat_ns(t.pid, burner)
+    os.kill(t.pid, signal.SIGUSR1)
+    read_line(t, "burned")
+    after = schedstat_ns(t.pid, burner)
+    time.sleep(0.3)
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    cpu = [e for e in events if e["type"] == "cpu" and e["tid"] == int(burner)]
+    assert cpu and all(e["name"] == "burner" and e["pid"] == t.pid for e in cpu)
+    bpf = sum(e["on_cpu_s"] for e in cpu)
+    truth = (after - before) / 1e9
+    assert truth > 0.55
+    assert abs(bpf - truth) <= 0.1 * truth, (bpf, truth)
+    # The idler ran, a little, and was never counted as the burner.
+    idle = [e for e in events if e["type"] == "cpu" and e["tid"] == int(idler)]
+    assert idle and all(e["name"] == "idler" for e in idle)
+    assert sum(e["on_cpu_s"] for e in idle) < 0.1 * bpf
+    assert sum(e["voluntary_switches"] for e in idle) > 0
+    summary = events[-1]
+    assert summary["type"] == "summary" and summary["stopped_by"] == "SIGINT"
+    assert summary["events"]["cpu"] == len([e for e in events if e["type"] == "cpu"])
+
+
+def test_signals_from_a_known_sender(target, trace):
+    t = target("sigtarget")
+    tr = trace(t.pid, "--events", "signal")
+    s = target("sigsender", t.pid, int(signal.SIGUSR1), int(signal.SIGUSR2), SIGRTMIN + 1)
+    ev = tr.wait_for(lambda e: e["type"] == "signal" and e["signo"] == SIGRTMIN + 1)
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    gen = {e["signal"]: e for e in events if e["type"] == "signal"}
+    assert set(gen) == {"SIGUSR1", "SIGUSR2", "SIGRTMIN+1"}, gen.keys()
+    for e in gen.values():
+        assert e["sender"] == {"pid": s.pid, "tid": s.pid, "comm": "sigsender"}
+        assert e["pid"] == t.pid and e["comm"] == "sigtarget"
+        assert e["code_name"] == "SI_USER" and e["group"] is True
+    # Handled: delivered, then taken by the handler.
+    assert gen["SIGUSR1"]["result"] == "delivered" and gen["SIGUSR1"]["blocked"] is False
+    # Ignored: the kernel drops it at once.
+    assert gen["SIGUSR2"]["result"] == "ignored"
+    # Blocked: queued, never delivered.
+    assert gen["SIGRTMIN+1"]["result"] == "delivered" and gen["SIGRTMIN+1"]["blocked"] is True
+    taken = [e for e in events if e["type"] == "signal_deliver"]
+    assert [e["signal"] for e in taken] == ["SIGUSR1"]
+    assert taken[0]["handler"] == "handler" and taken[0]["pid"] == t.pid
+    assert t.alive()
+
+
+def test_crash_on_a_worker_thread(target, trace):
+    t = target("sigtarget")
+    no_core(t)
+    crashy = int(t.ready_line.split()[2])
+    tr = trace(t.pid, "--events", "signal,exit")
+    os.kill(t.pid, SIGRTMIN + 2)
+    # The trace ends by itself when its only process is gone.
+    tr.proc.wait(timeout=30)
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    segv = [e for e in events if e["type"] == "signal" and e["signal"] == "SIGSEGV"]
+    assert segv and segv[0]["tid"] == crashy and segv[0]["code_name"] == "SEGV_MAPERR"
+    assert segv[0]["sender"]["tid"] == crashy  # the fault comes from the thread itself
+    ex = [e for e in events if e["type"] == "exit"]
+    assert len(ex) == 1, events
+    ex = ex[0]
+    assert ex["pid"] == t.pid and ex["signal"] == "SIGSEGV" and ex["exit_code"] is None
+    assert ex["core_requested"] is True and ex["core_dumped"] is False  # RLIMIT_CORE 0
+    assert ex["group_exit"] is True
+    assert ex["fatal_signal"] == {"signal": "SIGSEGV", "tid": crashy, "comm": "crashy"}
+    assert events[-1]["type"] == "summary" and events[-1]["events"]["exit"] == 1
+    assert "stopped_by" not in events[-1]
+
+
+def test_exit_code_and_killed_by_another_process(target, trace):
+    t = target("sigtarget")
+    tr = trace(t.pid, "--events", "exit")
+    os.kill(t.pid, signal.SIGTERM)
+    tr.proc.wait(timeout=30)
+    rc, events = tr.stop()
+    ex = [e for e in events if e["type"] == "exit"][0]
+    assert ex["signal"] == "SIGTERM" and ex["core_requested"] is False
+    assert ex["fatal_signal"]["signal"] == "SIGTERM"
+    # No signal events were asked for.
+    assert not [e for e in events if e["type"] in ("signal", "signal_deliver")]
+
+
+def test_slow_requests_with_duration_and_stack(target, trace):
+    delays = [0, 250, 0, 5, 300, 0, 150]
+    t = target("reqserver", *delays)
+    worker = int(t.ready_line.split()[2])
+    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    truth = {}
+    for _ in delays:
+        _, idx, tid, ns = read_line(t, "req")
+        truth[int(idx)] = int(ns)
+    read_line(t, "all done")
+    time.sleep(0.3)
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    slow = [e for e in events if e["type"] == "latency"]
+    want = [i for i, d in enumerate(delays) if d >= 100]
+    assert len(slow) == len(want), [e["duration_ms"] for e in slow]
+    for e, i in zip(slow, want):
+        assert e["tid"] == worker and e["comm"] == "reqworker" and e["pid"] == t.pid
+        assert abs(e["duration_ns"] - truth[i]) <= 1_000_000, (e["duration_ns"], truth[i])
+        syms = [f["symbol"] for f in e["stack"]]
+        # At the return the stack starts in the caller.
+        assert syms[:2] == ["serve_one", "worker"], syms
+        assert e["stack"][0]["module"] == str(t.path)
+    summary = events[-1]
+    assert summary["latency"]["requests"] == len(delays)
+    assert sum(b["count"] for b in summary["latency"]["histogram"]) == len(delays)
+    assert summary["stats"]["drops"] == 0
+
+
+def test_stuck_request_reported_while_stuck(target, trace):
+    t = target("reqserver", 0, 8000)
+    worker = int(t.ready_line.split()[2])
+    tr = trace(t.pid, "--latency", "reqserver:handle_request", "--threshold", "200ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    ev = tr.wait_for(lambda e: e["type"] == "stuck", timeout=20)
+    assert ev["tid"] == worker and ev["pid"] == t.pid and ev["comm"] == "reqworker"
+    assert 200 <= ev["running_ms"] < 8000
+    # Still inside: the request has not returned (the target prints at its end).
+    lines = lines_of(t.proc)
+    while lines.pending():
+        assert not lines.readline(1).startswith("req 1")
+    assert Path(f"/proc/{t.pid}/task/{worker}").exists()
+    rc, events = tr.stop()
+    assert rc == 0
+    assert len([e for e in events if e["type"] == "stuck"]) == 1  # once per request
+    assert not [e for e in events if e["type"] == "latency"]
+
+
+def test_cxx_exceptions(target, trace):
+    t = target("thrower", 2)
+    thrower = int(t.ready_line.split()[2])
+    tr = trace(t.pid, "--events", "exception")
+    os.kill(t.pid, signal.SIGUSR1)
+    read_line(t, "thrown")
+    ev = tr.wait_for(lambda e: e["type"] == "exception" and
+                     e["exception_type"] == "app::RequestFailed")
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    exc = [e for e in events if e["type"] == "exception"]
+    assert [e["exception_type"] for e in exc] == ["std::runtime_error"] * 2 + \
+        ["app::RequestFailed"]
+    assert [e["mangled_type"] for e in exc][-1] == "N3app13RequestFailedE"
+    for e in exc:
+        assert e["tid"] == thrower and e["comm"] == "thrower"
+        syms = [f["symbol"] for f in e["stack"]]
+        assert syms[0] == "__cxa_throw"
+        assert "thrower(void*)" in syms
+    assert [f["symbol"] for f in exc[0]["stack"]][1] == "throw_runtime(int)"
+    assert [f["symbol"] for f in exc[2]["stack"]][1] == "throw_custom(int)"
+
+
+def test_signal_storm_overflows_and_is_counted(target):
+    t = target("sigtarget", 100000)
+    # Nobody reads the trace's stdout during the storm: its pipe fills, it blocks,
+    # and the ring buffer overflows. Drops must be counted, nothing may crash.
+    p = subprocess.Popen([str(TRACEDUMP), "trace", str(t.pid), "--events", "signal"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = p.stdout.readline()
+        assert json.loads(first)["type"] == "start"
+        os.kill(t.pid, SIGRTMIN + 3)
+        _, _, handled = read_line(t, "storm done", timeout=120)
+        assert int(handled) > 0
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, err
+    summary = jq(out.splitlines()[-1], ".")
+    assert summary["type"] == "summary"
+    assert summary["stats"]["drops"] > 0
+    got = summary["events"]["signal"] + summary["events"]["signal_deliver"]
+    # What was submitted was read; what was not is counted as dropped.
+    assert got == summary["stats"]["submitted"]
+    assert got + summary["stats"]["drops"] >= 2 * 100000
+    assert t.alive()
+
+
+def test_top_and_threads_sample(td, target):
+    t = target("burner", 4000)
+    _, pid, burner, idler = t.ready_line.split()
+    os.kill(t.pid, signal.SIGUSR1)
+    time.sleep(0.2)
+    before = schedstat_ns(t.pid, burner)
+    r = td("threads", t.pid, "--sample", "500ms")
+    after = schedstat_ns(t.pid, burner)
+    assert r.rc == 0, r
+    s = r.jq(f".[] | select(.id == {burner}) | .sample")
+    assert 0.45 < s["interval_s"] < 1.0
+    # The sample lies within the window around the command.
+    assert 0 < s["on_cpu_s"] <= (after - before) / 1e9 * 1.02
+    assert r.jq(f".[] | select(.id == {idler}) | .sample.cpu_percent") < s["cpu_percent"]
+    assert r.jq("map(has(\"sample\")) | all") is True
+    r = td("top", t.pid, "--interval", "300ms", "--count", "2")
+    assert r.rc == 0, r
+    tops = r.jq(".")
+    assert len(tops) == 2 and all(x["type"] == "top" and x["pid"] == t.pid for x in tops)
+    for x in tops:
+        assert x["threads"][0]["tid"] == int(burner)  # busiest first
+        assert x["threads"][0]["name"] == "burner"
+        assert abs(x["cpu_percent"] - sum(th["cpu_percent"] for th in x["threads"])) < 1e-6
+
+
+def test_bad_input_and_missing_things(td, target):
+    r = td("trace")
+    assert r.rc == 2 and "missing PID" in r.stderr
+    r = td("trace", "1", "--events", "cpu,bogus")
+    assert r.rc == 2 and "bogus" in r.stderr
+    r = td("trace", "1", "--latency", "justabinary")
+    assert r.rc == 2 and "SYMBOL" in r.stderr
+    r = td("trace", "1", "--events", "latency")
+    assert r.rc == 2 and "--latency" in r.stderr
+    r = td("trace", "1", "--threshold", "soon")
+    assert r.rc == 2
+    r = td("trace", "12ab")
+    assert r.rc == 2
+    r = td("trace", "4194000")
+    assert r.rc == 3 and r.error()["error"] == "no process 4194000"
+    t = target("reqserver", 0)
+    r = td("trace", t.pid, "--latency", "reqserver:no_such_function", "--duration", "1s")
+    assert r.rc == 3, r
+    assert "no_such_function" in r.error()["error"]
+    r = td("top", "4194000", "--count", "1")
+    assert r.rc == 3
+    r = td("threads", t.pid, "--sample", "0")
+    assert r.rc == 2
+    r = td("trace", "--help")
+    assert r.rc == 0 and "nop5" in r.stdout and "single-stepped" in r.stdout
+
+
+def test_without_root_says_what_is_missing(target):
+    t = target("reqserver", 0)
+    r = subprocess.run(NOBODY + [str(TRACEDUMP), "trace", str(t.pid), "--duration", "1s"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 4, r
+    err = jq(r.stderr.strip().splitlines()[-1], ".")
+    assert "root" in err["error"] and err["exit_code"] == 4
+    assert r.stdout == ""
+    r = subprocess.run(NOBODY + [str(TRACEDUMP), "threads", str(t.pid), "--sample", "100ms"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 4 and "root" in r.stderr
+
+
+def test_follow_children(target, trace, tmp_path):
+    # A shell that forks a child: the child's exit is traced too.
+    sh = subprocess.Popen(["sh", "-c", "read x; sh -c 'exit 7'; read y"],
+                          stdin=subprocess.PIPE, text=True)
+    try:
+        tr = trace(sh.pid, "--events", "exit", "--follow")
+        sh.stdin.write("go\n")
+        sh.stdin.flush()
+        ev = tr.wait_for(lambda e: e["type"] == "exit" and e["pid"] != sh.pid)
+        assert ev["exit_code"] == 7 and ev["signal"] is None
+        fork = tr.wait_for(lambda e: e["type"] == "fork")
+        assert fork["pid"] == sh.pid and fork["child_pid"] == ev["pid"]
+        tr.stop()
+    finally:
+        sh.kill()
+        sh.wait()
+
+
+def test_usdt_pair(target, trace):
+    delays = [0, 150, 0]
+    t = target("reqserver", *delays)
+    worker = int(t.ready_line.split()[2])
+    # reqserver:request = the pair request_start / request_end in handle_request.
+    tr = trace(t.pid, "--latency", "reqserver:reqserver:request", "--threshold", "100ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    truth = {}
+    for _ in delays:
+        _, idx, tid, ns = read_line(t, "req")
+        truth[int(idx)] = int(ns)
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    slow = [e for e in events if e["type"] == "latency"]
+    assert len(slow) == 1 and slow[0]["tid"] == worker
+    # The probes sit inside the function: a little less than the caller's view.
+    assert 0 <= truth[1] - slow[0]["duration_ns"] <= 1_000_000
+    syms = [f["symbol"] for f in slow[0]["stack"]]
+    assert syms[:2] == ["handle_request", "serve_one"], syms
+    assert events[-1]["latency"]["requests"] == 3
+
+
+def test_usdt_missing_probe(td, target):
+    t = target("reqserver", 0)
+    r = td("trace", t.pid, "--latency", "reqserver:reqserver:nothing", "--duration", "1s")
+    assert r.rc == 3, r
+    assert "nothing_start" in r.error()["error"]

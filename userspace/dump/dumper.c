@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* dumper__run: freeze, capture, plan, write, release; see dumper.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/elf_info.h"
+#include "common/jsonutil.h"
+#include "common/procfs.h"
+#include "dump/arch.h"
+#include "dump/capture.h"
+#include "dump/core.h"
+#include "dump/dumper.h"
+#include "dump/freeze.h"
+#include "dump/memory.h"
+#include "dump/notes.h"
+
+const char *dumper__type_name(enum dump_type type)
+{
+	switch (type) {
+	case DUMP_TYPE_MINI:
+		return "mini";
+	case DUMP_TYPE_DEFAULT:
+		return "default";
+	case DUMP_TYPE_FULL:
+		return "full";
+	default:
+		return "filter";
+	}
+}
+
+int dumper__parse_type(const char *s, enum dump_type *out)
+{
+	static const char *const names[][2] = { { "0", "mini" }, { "1", "default" }, { "2", "full" } };
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, names[i][0]) || !strcmp(s, names[i][1])) {
+			*out = (enum dump_type)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+void dumper__default_name(const char *comm, const char *trigger, pid_t pid, time_t when,
+			  char *out, size_t len)
+{
+	char name[64], stamp[32];
+	struct tm tm;
+	size_t i;
+
+	for (i = 0; comm[i] && i < sizeof(name) - 1; i++) {
+		unsigned char c = (unsigned char)comm[i];
+
+		name[i] = (isalnum(c) || c == '-' || c == '.' || c == '_') ? (char)c : '_';
+	}
+	name[i] = 0;
+	if (!i || name[0] == '.')
+		snprintf(name, sizeof(name), "process");
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H-%M-%S", &tm);
+	snprintf(out, len, "%s_%s_%s.%d.core", name, trigger, stamp, pid);
+}
+
+/* Checks that @pid can be dumped at all, with a message saying why not. */
+static int check_target(pid_t pid, char *why, size_t why_len)
+{
+	struct proc_status st;
+	int err = procfs_read_status(pid, -1, &st);
+
+	if (err == -ENOENT || err == -ESRCH) {
+		snprintf(why, why_len, "no process %d", pid);
+		return -ESRCH;
+	}
+	if (err) {
+		snprintf(why, why_len, "failed to read /proc/%d/status: %s", pid, strerror(-err));
+		return err;
+	}
+	if (st.tgid != pid) {
+		snprintf(why, why_len, "%d is a thread of process %d: dump the process", pid,
+			 st.tgid);
+		return -EINVAL;
+	}
+	/* A zombie leader whose threads run on (it called pthread_exit) is dumped from
+	 * its live threads, as the kernel would. */
+	if (st.state == 'Z' && st.threads > 1)
+		return 0;
+	if (st.state == 'Z' && !st.has_vm) {
+		snprintf(why, why_len, "process %d is a zombie: it has exited (its parent %d has "
+			 "not reaped it), there is no memory left to dump", pid, st.ppid);
+		return -ESRCH;
+	}
+	if (!st.has_vm) {
+		snprintf(why, why_len, "process %d is a kernel thread: it has no memory to dump",
+			 pid);
+		return -EINVAL;
+	}
+	if (pid == getpid()) {
+		snprintf(why, why_len, "tracedump cannot dump itself");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static json_t *build_ids(const struct capture *cap)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < cap->map_count && arr; i++) {
+		const struct capture_map *m = &cap->maps[i];
+		struct elf_info info;
+		char hex[2 * ELF_BUILD_ID_MAX + 1], path[96];
+		bool seen = false;
+		int fd, err;
+
+		if (m->path[0] != '/' || m->offset || !m->elf_magic)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = cap->maps[j].offset == 0 && cap->maps[j].elf_magic &&
+			       !strcmp(cap->maps[j].path, m->path);
+		if (seen)
+			continue;
+		/* map_files reaches deleted and other-namespace files; the path is the
+		 * fallback once the target is gone. */
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", cap->mem_pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			err = elf_info__read_fd(fd, &info);
+			close(fd);
+		} else {
+			err = elf_info__read(m->path, &info);
+		}
+		if (err)
+			continue;
+		elf_info__build_id_hex(&info, hex, sizeof(hex));
+		json_array_append_new(arr, json_pack("{s:o, s:o, s:s}", "file_name",
+						     json_string_cstr(m->path),
+						     "base_address", json_hex(m->start),
+						     "build_id", hex));
+	}
+	return arr;
+}
+
+static void release_target(void *fz)
+{
+	freeze__release(fz);
+}
+
+int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **result,
+		char *why, size_t why_len)
+{
+	uint64_t t0 = monotonic_ns(), t_frozen = 0, t_captured = 0, t_planned = 0, t_written = 0;
+	struct freeze fz = {};
+	struct capture cap = {};
+	struct dump_plan plan = {};
+	struct note_buf notes = {};
+	struct core_layout layout;
+	struct copy_stats stats = {};
+	struct copy_opts copy = { o->cancel, o->progress, o->progress_ctx };
+	enum plan_mode mode;
+	unsigned long filter = DUMP_FILTER_DEFAULT;
+	char filter_hex[16] = "";
+	int err;
+
+	why[0] = 0;
+	if (result)
+		*result = NULL;
+	if (!arch_supported) {
+		snprintf(why, why_len, "dumping is not supported on %s yet (x86_64 only)",
+			 arch_name);
+		err = -EOPNOTSUPP;
+		goto fail;
+	}
+	switch (o->type) {
+	case DUMP_TYPE_MINI:
+		mode = PLAN_MINI;
+		break;
+	case DUMP_TYPE_FULL:
+		mode = PLAN_FULL;
+		break;
+	case DUMP_TYPE_FILTER:
+		filter = o->filter;
+		/* fall through */
+	default:
+		mode = PLAN_FILTER;
+		snprintf(filter_hex, sizeof(filter_hex), "0x%lx", filter);
+	}
+	err = check_target(o->pid, why, why_len);
+	if (err)
+		goto fail;
+
+	/* Freeze, capture while frozen. */
+	err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
+	if (err)
+		goto fail;
+	t_frozen = monotonic_ns();
+	err = capture__take(&fz, &cap, why, why_len);
+	if (err)
+		goto fail;
+
+	/* Plan the memory and the notes, then write. */
+	t_captured = monotonic_ns();
+	err = memory__plan(cap.mem_pid, &cap, mode, filter, &plan);
+	if (err) {
+		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
+		goto fail;
+	}
+	err = notes__build(&cap, &notes);
+	if (err) {
+		snprintf(why, why_len, "out of memory building the notes");
+		goto fail;
+	}
+	err = core__layout(&plan, &notes, &layout);
+	if (err) {
+		snprintf(why, why_len, "too many mappings (%zu) for an ELF core", plan.seg_count);
+		goto fail;
+	}
+	t_planned = monotonic_ns();
+	copy.total = layout.size;
+	copy.read_done = release_target;
+	copy.read_done_ctx = &fz;
+	err = core__write(&plan, &notes, &layout, cap.mem_pid, sink, &copy, &stats, why, why_len);
+	if (err)
+		goto fail;
+	freeze__release(&fz);
+	if (o->progress)
+		o->progress(sink->offset, layout.size, o->progress_ctx);
+
+	t_written = monotonic_ns();
+	err = sink->finish(sink);
+	if (err) {
+		snprintf(why, why_len, "%s", sink->why[0] ? sink->why : strerror(-err));
+		goto fail;
+	}
+	if (result) {
+		uint64_t t_end = monotonic_ns();
+
+		*result = json_pack(
+			"{s:i, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:f, s:f, s:o, s:o}",
+			"pid", o->pid, "type", dumper__type_name(o->type), "filter",
+			filter_hex[0] ? json_string(filter_hex) : json_null(), "bytes_written",
+			(json_int_t)sink->bytes_out, "core_size", (json_int_t)layout.size,
+			"memory_bytes", (json_int_t)plan.data_bytes, "zero_bytes",
+			(json_int_t)(plan.data_bytes - plan.read_bytes + stats.zero),
+			"unreadable_bytes", (json_int_t)stats.unreadable, "threads",
+			(int)cap.thread_count, "segments", (json_int_t)plan.seg_count, "pause_ms",
+			(fz.released_ns - fz.frozen_ns) / 1e6, "duration_ms", (t_end - t0) / 1e6,
+			"timings_ms",
+			json_pack("{s:f, s:f, s:f, s:f, s:f}", "freeze", (t_frozen - t0) / 1e6,
+				  "capture", (t_captured - t_frozen) / 1e6, "plan",
+				  (t_planned - t_captured) / 1e6, "write", (t_written - t_planned) / 1e6,
+				  "finish", (t_end - t_written) / 1e6),
+			"build_ids", build_ids(&cap));
+	}
+	err = 0;
+	goto out;
+fail:
+	freeze__release(&fz);
+	sink->abort(sink);
+	if (!why[0])
+		snprintf(why, why_len, "%s", strerror(-err));
+out:
+	notes__free(&notes);
+	memory__plan_free(&plan);
+	capture__free(&cap);
+	return err;
+}
