@@ -988,10 +988,27 @@ def test_events_limit_and_bad_queries(serve, target):
     assert ev.proc.wait(timeout=20) == 0
     ev.close()
     for q, status in [("pid=abc", 400), ("pid=0", 400), ("type=bogus", 400),
-                      ("type=latency", 400), ("timeout=x", 400), ("limit=0", 400),
+                      ("type=latency", 400), ("type=cpu", 400), ("timeout=x", 400),
+                      ("limit=0", 400),
                       ("pid=2147483", 404)]:
         r = curl(f"{s.url}/api/events?{q}")
         assert r.status == status and r.jq(".status") == status, (q, r)
+
+
+@needs_tracer
+def test_events_of_every_process(serve, target):
+    s = serve()
+    ev = EventStream(s.url, "type=exit&timeout=30s")
+    try:
+        start = ev.wait_for(lambda l: l["type"] == "start")
+        assert start["all"] is True and start["pids"] == []
+        t = target("modlib")
+        os.kill(t.pid, signal.SIGKILL)
+        t.proc.wait(timeout=10)
+        ex = ev.wait_for(lambda l: l["type"] == "exit" and l["pid"] == t.pid)
+        assert ex["signal"] == "SIGKILL"
+    finally:
+        ev.close()
 
 
 @needs_tracer

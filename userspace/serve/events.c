@@ -176,11 +176,12 @@ enum MHD_Result events_reply(struct MHD_Connection *c, struct serve_request *r)
 		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
 					  "invalid pid '%.64s': up to %d PIDs, comma-separated",
 					  pid_arg, EVENTS_MAX_PIDS);
+	/* cpu (sampled counters) and latency (a probe spec) belong to `trace` and `top`. */
 	if (type_arg && (tracer_classes_parse(type_arg, &opts.classes, &bad) ||
-			 (opts.classes & TRACER_LATENCY)))
+			 (opts.classes & (TRACER_LATENCY | TRACER_CPU))))
 		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
-					  "invalid type '%.64s': expected signal, exit, exception "
-					  "or cpu, comma-separated", type_arg);
+					  "invalid type '%.64s': expected signal, exit or exception, "
+					  "comma-separated", type_arg);
 	if (timeout_arg && parse_duration_ns(timeout_arg, &timeout_ns))
 		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
 					  "invalid timeout '%.32s': a duration such as 30s",
