@@ -364,6 +364,16 @@ def test_address_in_use(serve):
     assert curl(s.url + "/api/processes/0").status == 200
 
 
+def test_ipv6_loopback(serve):
+    if not Path("/proc/net/if_inet6").exists() or \
+            "00000000000000000000000000000001" not in Path("/proc/net/if_inet6").read_text():
+        pytest.skip("no IPv6 loopback here")
+    s = serve("--no-auth", auth=False, listen="[::1]:0")
+    assert s.url.startswith("http://[::1]:")
+    r = curl(s.url + "/api/processes/0", "-g", auth=None)
+    assert r.status == 200 and r.jq(".href").startswith(s.url + "/api/processes/")
+
+
 def test_insecure_allows_plain_http_off_loopback(serve):
     s = serve("--insecure", listen="0.0.0.0:0")
     assert curl(f"http://127.0.0.1:{s.port}/api/processes/0").status == 200
