@@ -244,6 +244,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct serve_request *r = *con_cls;
 	enum MHD_Result ret = MHD_YES;
+	const char *len;
 
 	if (!r) {
 		r = calloc(1, sizeof(*r));
@@ -256,6 +257,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->method_bit = route_method_bit(method);
 		if (!check_request(c, r, url, &ret))
 			return ret;
+		/* A declared body too large is refused before it is sent (no 100 Continue). */
+		len = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						  MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (len && strtoull(len, NULL, 10) > SERVE_MAX_BODY)
+			return server_reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE,
+						  "request body over %d bytes", SERVE_MAX_BODY);
 		r->checked = true;
 		return MHD_YES;
 	}
