@@ -430,6 +430,7 @@ def test_bounded_requests(serve):
     big.write_bytes(b"{" * (2 << 20))
     r = curl(s.url + "/api/processes/0/dump", "--data-binary", f"@{big}")
     assert r.status == 413 and r.jq(".status") == 413
+    big.unlink()
     # still serving
     assert curl(s.url + "/api/processes/0").status == 200
 
@@ -797,6 +798,8 @@ def test_kudu_client_flow(serve, target, tmp_path):
     out = gdb(DUMPTARGET, tmp_path / "post.core", "bt")
     assert "main_tick_loop" in out, out[-2000:]
     assert_running_free(t)
+    for f in (core, tmp_path / "mini.core", tmp_path / "post.core"):
+        f.unlink()  # pytest keeps old tmp folders: no cores left in them
 
 
 @needs_dumper
@@ -824,6 +827,8 @@ def test_dump_bundle_zip(serve, target, tmp_path):
     assert len(re.findall(r"in dump_worker_level2 \(", o)) == 2, o[-3000:]
     assert f"$1 = {MARKER:#x}" in o
     assert_running_free(t)
+    shutil.rmtree(out)
+    (tmp_path / "b.zip").unlink()
 
 
 @needs_dumper
