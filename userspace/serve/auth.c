@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include "serve/auth.h"
 
 #define AUTH_CACHE_SLOTS 32
+/* Slow hashes at once: a flood of wrong passwords queues here instead of taking every
+ * core from the requests that carry good ones (cached, they skip the queue). */
+#define AUTH_SLOW_CHECKS 2
 #define AUTH_DIGEST_LEN 32
 
 struct auth_user {
@@ -34,6 +38,7 @@ struct auth_db {
 	char *dummy_hash; /* checked for an unknown user, so that it costs the same */
 	unsigned char key[32];
 	pthread_mutex_t lock;
+	sem_t slow_checks;
 	struct auth_cache_slot cache[AUTH_CACHE_SLOTS];
 };
 
@@ -219,6 +224,7 @@ void auth_db__free(struct auth_db *db)
 	free(db->users);
 	free(db->dummy_hash);
 	pthread_mutex_destroy(&db->lock);
+	sem_destroy(&db->slow_checks);
 	explicit_bzero(db, sizeof(*db));
 	free(db);
 }
@@ -236,6 +242,7 @@ int auth_db__load(const char *path, struct auth_db **out, char *why, size_t why_
 	if (!db)
 		return -ENOMEM;
 	pthread_mutex_init(&db->lock, NULL);
+	sem_init(&db->slow_checks, 0, AUTH_SLOW_CHECKS);
 	f = fopen(path, "re");
 	if (!f) {
 		err = -errno;
@@ -359,7 +366,7 @@ bool auth_db__check(struct auth_db *db, const char *user, const char *password)
 	unsigned char digest[AUTH_DIGEST_LEN];
 	const char *hash = db->dummy_hash;
 	time_t now = time(NULL);
-	bool known = false, hit = false;
+	bool known = false, hit = false, ok;
 	size_t oldest = 0;
 
 	if (!cache_digest(db, user, password, digest)) {
@@ -384,7 +391,11 @@ bool auth_db__check(struct auth_db *db, const char *user, const char *password)
 			hash = db->users[i].hash;
 			known = true;
 		}
-	if (auth_verify_password(password, hash) != 1 || !known)
+	while (sem_wait(&db->slow_checks) && errno == EINTR)
+		;
+	ok = auth_verify_password(password, hash) == 1 && known;
+	sem_post(&db->slow_checks);
+	if (!ok)
 		return false;
 
 	pthread_mutex_lock(&db->lock);
