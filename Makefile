@@ -97,6 +97,18 @@ $(OUTPUT)/tests/targets/%: tests/targets/%.c | $(OUTPUT)/tests/targets
 	$(call msg,TARGET,$@)
 	$(Q)$(CC) -std=gnu11 -g -O0 -fno-omit-frame-pointer -Wall -D_GNU_SOURCE $< -o $@ -lpthread -lm
 
+# The deadlock target without debug info (names from the symbol table only) and
+# stripped (no names at all), for analyze and stack.
+$(OUTPUT)/tests/targets/%-nodebug: tests/targets/%.c | $(OUTPUT)/tests/targets
+	$(call msg,TARGET,$@)
+	$(Q)$(CC) -std=gnu11 -O0 -fno-omit-frame-pointer -Wall -D_GNU_SOURCE $< -o $@ -lpthread -lm
+
+$(OUTPUT)/tests/targets/%-stripped: $(OUTPUT)/tests/targets/%-nodebug
+	$(call msg,STRIP,$@)
+	$(Q)strip -s -o $@ $<
+
+all: $(OUTPUT)/tests/targets/deadlock-nodebug $(OUTPUT)/tests/targets/deadlock-stripped
+
 $(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests/unit
 	$(call msg,UNIT,$@)
 	$(Q)$(CC) $(CFLAGS) -Wno-unused-but-set-variable $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@

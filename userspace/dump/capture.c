@@ -323,13 +323,21 @@ int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_
 	take_process(fz->pid, cap);
 	err = procfs_read(cap->mem_pid, -1, "auxv", (char **)&cap->auxv, &cap->auxv_len);
 	if (err) {
+		if (err == -ENOENT || err == -ESRCH) {
+			snprintf(why, why_len, "process %d exited during the dump", fz->pid);
+			return -ESRCH;
+		}
 		snprintf(why, why_len, "failed to read /proc/%d/auxv: %s", fz->pid, strerror(-err));
-		return err == -ENOENT ? -ESRCH : err;
+		return err;
 	}
 	err = capture__read_maps(cap->mem_pid, cap);
 	if (err) {
+		if (err == -ENOENT || err == -ESRCH) {
+			snprintf(why, why_len, "process %d exited during the dump", fz->pid);
+			return -ESRCH;
+		}
 		snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", fz->pid, strerror(-err));
-		return err == -ENOENT ? -ESRCH : err;
+		return err;
 	}
 	return 0;
 }

@@ -11,15 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyze/analyze.h"
 #include "common/command.h"
 #include "common/output.h"
 #include "common/parse.h"
 #include "common/procfs.h"
+#include "dump/dump_output.h"
 #include "dump/dumper.h"
 #include "dump/memory.h"
 #include "dump/sink_file.h"
 
-enum { OPT_FILTER = 0x1000, OPT_FORCE };
+enum { OPT_FILTER = 0x1000, OPT_FORCE, OPT_BUNDLE, OPT_COMPRESS, OPT_ANALYZE = 0x1100 };
 
 /* Options of `dump`; --bundle and --compress extend this struct and open_sink(). */
 struct dump_args {
@@ -29,6 +31,10 @@ struct dump_args {
 	unsigned long filter;
 	bool type_given, filter_given;
 	bool force;
+	bool analyze;		/* --analyze: <dump>.analysis.json beside the dump */
+	struct dump_output_opts out;	/* --bundle, --compress (dump_output.h) */
+	struct dump_output *sink_output;
+	char core_name[256];		/* the default name, the core's name in a bundle */
 };
 
 static const struct argp_option dump_options[] = {
@@ -39,6 +45,13 @@ static const struct argp_option dump_options[] = {
 	{ "filter", OPT_FILTER, "HEX", 0, "A coredump_filter mask instead of --type (bit 0 anon "
 	  "private, 1 anon shared, 2 file private, 3 file shared, 4 ELF headers, 5-6 hugetlb)" },
 	{ "force", OPT_FORCE, NULL, 0, "Overwrite an existing FILE" },
+	{ "analyze", OPT_ANALYZE, NULL, 0, "Then analyze the dump (once the process runs "
+	  "again) into NAME.analysis.json beside it: stacks, groups, mappings "
+	  "(docs/analyze.md)" },
+	{ "bundle", OPT_BUNDLE, "zip|tar", 0, "One archive with the core, the executable, every "
+	  "mapped library and metadata.json, to debug on another machine (docs/bundle.md)" },
+	{ "compress", OPT_COMPRESS, "zstd", 0, "Compress (multi-threaded): NAME.core.zst, or "
+	  "with --bundle tar a .tar.zst; not with zip (docs/bundle.md)" },
 	{},
 };
 
@@ -50,8 +63,13 @@ static const char dump_doc[] =
 	"  tracedump dump 1234\n"
 	"  tracedump dump 1234 -o /var/crash/ --type full\n"
 	"  tracedump dump 1234 --type mini -o app.core --force | jq .pause_ms\n"
+	"  tracedump dump 1234 --analyze | jq .analysis.groups\n"
 	"  tracedump dump 1234 --filter 0x3f | jq -r .path | xargs gdb -batch -ex bt ./app\n"
-	"Default name: <name>_manual_<YYYY-MM-DD_HH-MM-SS>.<pid>.core (UTC).\n"
+	"  tracedump dump 1234 --bundle zip -o /var/crash/   # core + exe + libraries\n"
+	"  tracedump dump 1234 --bundle tar --compress zstd | jq .bundle\n"
+	"  tracedump dump 1234 --compress zstd | jq -r .path   # zstd -d opens it\n"
+	"Default name: <name>_manual_<YYYY-MM-DD_HH-MM-SS>.<pid>.core (UTC); .core.zst, "
+	".zip, .tar or .tar.zst with --compress and --bundle. A FILE given is kept as is.\n"
 	"Exit status: 0 ok, 1 failed (I/O, no space, interrupted, the process exited during "
 	"the dump), 2 bad argument, 3 no such process or a zombie, 4 permission denied, "
 	"5 unsupported architecture, 6 already traced (the tracer is named) or FILE exists. "
@@ -80,8 +98,19 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 				   "mask up to 0x1ff", arg);
 		a->filter_given = true;
 		break;
+	case OPT_ANALYZE:
+		a->analyze = true;
+		break;
 	case OPT_FORCE:
-		a->force = true;
+		a->force = a->out.force = true;
+		break;
+	case OPT_BUNDLE:
+		if (dump_output__parse_bundle(arg, &a->out.bundle))
+			argp_error(state, "invalid --bundle '%s': expected zip or tar", arg);
+		break;
+	case OPT_COMPRESS:
+		if (dump_output__parse_compress(arg, &a->out.zstd))
+			argp_error(state, "invalid --compress '%s': expected zstd", arg);
 		break;
 	case ARGP_KEY_ARG:
 		if (a->pid_arg)
@@ -93,6 +122,8 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "missing PID");
 		if (a->filter_given && a->type_given)
 			argp_error(state, "--filter and --type exclude each other");
+		if (dump_output__refusal(&a->out))
+			argp_error(state, "%s", dump_output__refusal(&a->out));
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -120,17 +151,17 @@ static void progress(uint64_t done, uint64_t total, void *ctx)
 		fputc('\n', stderr);
 }
 
-/* Where the core goes: the one place that chooses a sink (file, and later archives or
- * compression). */
-static int open_sink(const struct dump_args *a, const char *path, struct core_sink **sink,
+/* Where the core goes: the one place that chooses a sink (file, zstd, bundle). */
+static int open_sink(struct dump_args *a, pid_t pid, const char *path, struct core_sink **sink,
 		     char *why, size_t why_len)
 {
-	return sink_file__open(path, a->force, sink, why, why_len);
+	return dump_output__open(&a->out, pid, path, a->core_name, &a->sink_output, sink, why,
+				 why_len);
 }
 
 /* -o FILE, -o DIR, or the current folder; DIR gets the default name. The result is
  * absolute, so the JSON path means the same from any folder. */
-static int output_path(const struct dump_args *a, pid_t pid, char *out, size_t len)
+static int output_path(struct dump_args *a, pid_t pid, char *out, size_t len)
 {
 	char name[256], dir[PATH_MAX], copy[PATH_MAX];
 	const char *base = name, *where = ".";
@@ -140,6 +171,10 @@ static int output_path(const struct dump_args *a, pid_t pid, char *out, size_t l
 	if (procfs_read_stat(pid, -1, &st))
 		snprintf(st.comm, sizeof(st.comm), "process");
 	dumper__default_name(st.comm, "manual", pid, time(NULL), name, sizeof(name));
+	snprintf(a->core_name, sizeof(a->core_name), "%s", name);
+	if (strlen(name) > 5 && !strcmp(name + strlen(name) - 5, ".core"))
+		snprintf(name + strlen(name) - 5, sizeof(name) - strlen(name) + 5, "%s",
+			 dump_output__suffix(&a->out));
 	if (a->output) {
 		size_t n = strlen(a->output);
 
@@ -188,6 +223,7 @@ static void print_table(json_t *r)
 	       json_integer_value(json_object_get(r, "core_size")) / 1048576.0);
 	printf("%-14s %.1f ms\n", "paused", json_real_value(json_object_get(r, "pause_ms")));
 	printf("%-14s %.1f ms\n", "took", json_real_value(json_object_get(r, "duration_ms")));
+	analyze__print_dump_summary(stdout, r);
 }
 
 static int do_dump(int argc, char **argv)
@@ -217,9 +253,13 @@ static int do_dump(int argc, char **argv)
 				    "bad output path %s: %s", args.output ? args.output : ".",
 				    strerror(-err));
 
-	err = open_sink(&args, path, &sink, why, sizeof(why));
-	if (err)
+	err = open_sink(&args, o.pid, path, &sink, why, sizeof(why));
+	if (err) {
+		if (sink)
+			sink->free(sink);
+		dump_output__free(args.sink_output);
 		return output_error(exit_code(err), "%s", why);
+	}
 
 	/* SIGINT/SIGTERM end the dump cleanly: the target is released, no file remains. */
 	sigemptyset(&sa.sa_mask);
@@ -228,9 +268,17 @@ static int do_dump(int argc, char **argv)
 	err = dumper__run(&o, sink, &result, why, sizeof(why));
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	if (!err) {
+		err = dump_output__finish(args.sink_output, result, why, sizeof(why));
+		if (err) {
+			json_decref(result);
+			result = NULL;
+		}
+	}
 	if (!err)
-		json_object_set_new(result, "path", json_string(sink_file__path(sink)));
+		json_object_set_new(result, "path", json_string(path));
 	sink->free(sink);
+	dump_output__free(args.sink_output);
 	if (err) {
 		if (err == -ECANCELED)
 			return output_error(TD_EXIT_FAILURE, "dump of process %d interrupted by %s; "
@@ -240,6 +288,9 @@ static int do_dump(int argc, char **argv)
 				    err == -ESRCH || err == -EPERM || err == -EBUSY ||
 				    err == -EINVAL || err == -EOPNOTSUPP ? "" : "; no file written");
 	}
+	/* The process runs again; the dump is complete: analysing it stops nothing. */
+	if (args.analyze)
+		analyze__dump(json_string_value(json_object_get(result, "path")), result);
 	if (output.json)
 		return output_json(result);
 	print_table(result);

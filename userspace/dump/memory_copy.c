@@ -27,6 +27,8 @@
 #define BLOCK_SIZE (1U << 20)
 #define BLOCKS 32
 #define READ_IOVS 1024
+/* Zeros go to the sink this many bytes at a time (see the writer loop). */
+#define HOLE_CHUNK (64ULL << 20)
 
 struct item {
 	uint64_t len;
@@ -39,6 +41,7 @@ struct block {
 	struct item *items;
 	size_t count, cap;
 	bool full;
+	bool filling; /* the reader keeps adding to it: so far it holds only zeros */
 };
 
 struct copy {
@@ -80,6 +83,14 @@ static int item_push(struct block *b, uint64_t len, uint32_t off, bool hole)
 	}
 	b->items[b->count++] = (struct item){ len, off, hole };
 	return 0;
+}
+
+static bool block_only_holes(const struct block *b)
+{
+	for (size_t i = 0; i < b->count; i++)
+		if (!b->items[i].hole)
+			return false;
+	return true;
 }
 
 static bool page_is_zero(const unsigned char *p, size_t len)
@@ -193,7 +204,10 @@ static void *reader_main(void *arg)
 		if (c->stop || (c->cancel && *c->cancel))
 			break;
 		b = &c->blocks[c->head % BLOCKS];
-		b->count = 0;
+		/* A block that held only zeros so far is still being filled (see below). */
+		if (!b->filling)
+			b->count = 0;
+		b->filling = false;
 		if (!b->buf) {
 			void *p = mmap(NULL, BLOCK_SIZE, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -259,6 +273,13 @@ static void *reader_main(void *arg)
 			snprintf(c->why, sizeof(c->why), "out of memory");
 			goto out;
 		}
+		/* Zeros take no buffer: go on filling this block rather than a new one, so
+		 * the ring's slots limit the data read ahead, never the holes, and the
+		 * reader gets to the end (and the target is released) sooner. */
+		if (e < p->ext_count && block_only_holes(b)) {
+			b->filling = true;
+			continue;
+		}
 		pthread_mutex_lock(&c->lock);
 		b->full = true;
 		c->head++;
@@ -276,6 +297,21 @@ out:
 	return NULL;
 }
 
+
+/* Tells the caller (read_done) that every byte is read, once the reader is done
+ * without error; true when told. */
+static bool release_if_read(struct copy *c, const struct copy_opts *o)
+{
+	bool read_all;
+
+	pthread_mutex_lock(&c->lock);
+	read_all = c->reader_done && !c->err && !c->stop;
+	pthread_mutex_unlock(&c->lock);
+	if (!read_all || !o->read_done)
+		return false;
+	o->read_done(o->read_done_ctx);
+	return true;
+}
 int memory__copy(pid_t mem_pid, const struct dump_plan *plan, struct core_sink *sink,
 		 const struct copy_opts *o, struct copy_stats *stats, char *why, size_t why_len)
 {
@@ -320,10 +356,8 @@ int memory__copy(pid_t mem_pid, const struct dump_plan *plan, struct core_sink *
 		}
 		pthread_mutex_unlock(&c->lock);
 		/* Every byte is in our buffers: the target may run while they drain. */
-		if (read_all && o->read_done && !told) {
-			o->read_done(o->read_done_ctx);
-			told = true;
-		}
+		if (read_all && !told)
+			told = release_if_read(c, o);
 
 		if (o->cancel && *o->cancel) {
 			err = -ECANCELED;
@@ -333,8 +367,20 @@ int memory__copy(pid_t mem_pid, const struct dump_plan *plan, struct core_sink *
 		for (size_t k = 0; k < b->count && !err; k++) {
 			const struct item *it = &b->items[k];
 
-			err = it->hole ? core_sink__zeros(sink, it->len)
-				       : core_sink__write(sink, b->buf + it->off, it->len);
+			if (!it->hole) {
+				err = core_sink__write(sink, b->buf + it->off, it->len);
+				continue;
+			}
+			/* A compressing sink takes seconds over GiBs of zeros: feed them in
+			 * chunks, and let the target go as soon as the reader is done. */
+			for (uint64_t left = it->len; left && !err;) {
+				uint64_t n = left < HOLE_CHUNK ? left : HOLE_CHUNK;
+
+				err = core_sink__zeros(sink, n);
+				left -= n;
+				if (!told && left)
+					told = release_if_read(c, o);
+			}
 		}
 		if (err) {
 			snprintf(why, why_len, "%s", sink->why[0] ? sink->why : strerror(-err));
