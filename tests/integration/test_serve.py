@@ -832,6 +832,25 @@ def test_dump_bundle_zip(serve, target, tmp_path):
 
 
 @needs_dumper
+def test_zip_client_that_leaves_releases_target(serve, target):
+    s = serve()
+    t = dumptarget(target, 2, 256)
+    path = f"/api/processes/{t.pid}/dump?dumpType=2&format=zip"
+    stalled = StalledDownload(s.url, path)
+    if not stalled.head.startswith(b"HTTP/1.1 200"):
+        stalled.close()
+        pytest.skip("the bundle is not in this build")
+    stalled.close()
+    for _ in range(200):
+        if curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=0").status == 200:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the zip never ended after the client left")
+    assert_running_free(t)
+
+
+@needs_dumper
 def test_dump_errors(serve, target):
     s = serve()
     t = dumptarget(target, 1, 1)
