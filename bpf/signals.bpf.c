@@ -38,6 +38,20 @@ struct {
 	__type(value, struct fatal);
 } fatal SEC(".maps");
 
+/*
+ * tgid -> bit N: stop the process when signal N is about to run its handler (watch
+ * --signal for handled signals). bpf_send_signal_thread(SIGSTOP) from signal_deliver
+ * queues SIGSTOP on the current thread; it is taken on the way back to user space,
+ * after the handler's frame is set up and before its first instruction, so the group
+ * stops with no tracer attached; userspace dumps, then sends SIGCONT.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TRACER_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} stop_signals SEC(".maps");
+
 static __always_inline bool wakes(int sig)
 {
 	return sig > 0 && sig < 64 && (targ_wake_signals & (1ULL << sig));
@@ -139,6 +153,7 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, handler;
 	struct signals_event *e;
+	bool stopping = false;
 	unsigned long h;
 
 	if (!is_watched(tgid))
@@ -151,7 +166,16 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 
 		note_fatal(tgid, sig, (__u32)id, cur->comm);
 	}
-	if (!targ_emit_signals)
+	if (handler == SIGNALS_HANDLER_CUSTOM && sig > 0 && sig < 64) {
+		__u64 *mask = bpf_map_lookup_elem(&stop_signals, &tgid);
+
+		if (mask && (*mask & (1ULL << sig))) {
+			bpf_send_signal_thread(19 /* SIGSTOP */);
+			stopping = true;
+		}
+	}
+	/* A stop is always reported: watch dumps on it and sends SIGCONT. */
+	if (!targ_emit_signals && !stopping)
 		return 0;
 	e = reserve(sizeof(*e), TRACER_EV_DELIVER);
 	if (!e)
@@ -169,7 +193,8 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 	e->sa_flags = BPF_CORE_READ(ka, sa.sa_flags);
 	e->sender_comm[0] = 0;
 	bpf_get_current_comm(e->target_comm, sizeof(e->target_comm));
-	submit(e, wakes(sig) || (handler == SIGNALS_HANDLER_DEFAULT && kills_by_default(sig)));
+	submit(e, wakes(sig) || stopping ||
+		  (handler == SIGNALS_HANDLER_DEFAULT && kills_by_default(sig)));
 	return 0;
 }
 

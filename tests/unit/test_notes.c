@@ -164,6 +164,38 @@ static void test_order_and_fields(void **state)
 	capture__free(&cap);
 }
 
+/* A dump at a signal (watch --signal): the signalled thread first, pr_cursig set. */
+static void test_signal_thread_first(void **state)
+{
+	struct capture cap;
+	struct note_buf nb = {};
+	struct parsed n[32];
+	const struct elf_prstatus *pr;
+	const siginfo_t *si;
+
+	fake_capture(&cap);
+	cap.cursig = SIGSEGV;
+	cap.cursig_tid = 4243;
+	cap.cursig_info.si_signo = SIGSEGV;
+	cap.cursig_info.si_code = SEGV_MAPERR;
+	assert_int_equal(notes__build(&cap, &nb), 0);
+	assert_int_equal(parse(&nb, n, 32), 8);
+	assert_int_equal(n[0].type, NT_PRSTATUS);
+	pr = (const struct elf_prstatus *)n[0].desc;
+	assert_int_equal(pr->pr_pid, 2); /* the second thread took the signal */
+	assert_int_equal(pr->pr_cursig, SIGSEGV);
+	assert_int_equal(n[2].type, NT_SIGINFO);
+	si = (const siginfo_t *)n[2].desc;
+	assert_int_equal(si->si_signo, SIGSEGV);
+	assert_int_equal(si->si_code, SEGV_MAPERR);
+	assert_int_equal(n[5].len, 13); /* its own regset follows its process notes */
+	assert_int_equal(n[6].type, NT_PRSTATUS);
+	pr = (const struct elf_prstatus *)n[6].desc;
+	assert_int_equal(pr->pr_pid, 1);
+	notes__free(&nb);
+	capture__free(&cap);
+}
+
 static void test_nt_file(void **state)
 {
 	struct capture cap;
@@ -212,6 +244,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_and_fields),
+		cmocka_unit_test(test_signal_thread_first),
 		cmocka_unit_test(test_nt_file),
 		cmocka_unit_test(test_add_padding),
 	};

@@ -99,6 +99,7 @@ static unsigned int parse_vmflags(const char *p)
 	} names[] = {
 		{ "rd", VMF_READ }, { "wr", VMF_WRITE }, { "ex", VMF_EXEC }, { "sh", VMF_SHARED },
 		{ "io", VMF_IO }, { "dd", VMF_DONTDUMP }, { "ht", VMF_HUGETLB },
+		{ "dc", VMF_DONTCOPY }, { "wf", VMF_WIPEONFORK },
 	};
 	unsigned int flags = 0;
 
@@ -286,6 +287,25 @@ static void take_process(pid_t pid, struct capture *cap)
 
 int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_t why_len)
 {
+	int err = capture__take_threads(fz, cap, why, why_len);
+
+	if (err)
+		return err;
+	err = capture__read_maps(cap->mem_pid, cap);
+	if (err) {
+		if (err == -ENOENT || err == -ESRCH) {
+			snprintf(why, why_len, "process %d exited during the dump", fz->pid);
+			return -ESRCH;
+		}
+		snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", fz->pid, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int capture__take_threads(const struct freeze *fz, struct capture *cap, char *why,
+			  size_t why_len)
+{
 	int err;
 
 	memset(cap, 0, sizeof(*cap));
@@ -328,15 +348,6 @@ int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_
 			return -ESRCH;
 		}
 		snprintf(why, why_len, "failed to read /proc/%d/auxv: %s", fz->pid, strerror(-err));
-		return err;
-	}
-	err = capture__read_maps(cap->mem_pid, cap);
-	if (err) {
-		if (err == -ENOENT || err == -ESRCH) {
-			snprintf(why, why_len, "process %d exited during the dump", fz->pid);
-			return -ESRCH;
-		}
-		snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", fz->pid, strerror(-err));
 		return err;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "dump/arch.h"
@@ -43,6 +44,8 @@ enum {
 	VMF_IO = 1 << 4,	/* "io": VM_IO, never dumped */
 	VMF_DONTDUMP = 1 << 5,	/* "dd": MADV_DONTDUMP */
 	VMF_HUGETLB = 1 << 6,	/* "ht" */
+	VMF_DONTCOPY = 1 << 7,	/* "dc": MADV_DONTFORK, absent in a fork */
+	VMF_WIPEONFORK = 1 << 8, /* "wf": MADV_WIPEONFORK, zero in a fork */
 };
 
 struct capture_map {
@@ -82,10 +85,21 @@ struct capture {
 	char psargs[80];
 	char exe[4096];
 	bool zombie_leader; /* the leader exited (pthread_exit) but threads run on */
+	/* A dump taken at a signal (watch --signal): its thread's notes come first (gdb's
+	 * current thread), pr_cursig and NT_SIGINFO say which signal, as in a kernel core.
+	 * cursig 0: a live dump, no signal. */
+	int cursig;
+	pid_t cursig_tid;
+	siginfo_t cursig_info;
 };
 
 /* Fills @cap from /proc and PTRACE_GETREGSET on the threads of @fz (all frozen). */
 int capture__take(const struct freeze *fz, struct capture *cap, char *why, size_t why_len);
+
+/* capture__take() but the mappings (cap->maps stays empty): a snapshot reads them from
+ * its copy once the target runs again (reading smaps walks every page table). */
+int capture__take_threads(const struct freeze *fz, struct capture *cap, char *why,
+			  size_t why_len);
 
 /* Only the mappings (smaps), for tests and for callers that need no threads. */
 int capture__read_maps(pid_t pid, struct capture *cap);

@@ -21,7 +21,10 @@
 #include "dump/memory.h"
 #include "dump/sink_file.h"
 
-enum { OPT_FILTER = 0x1000, OPT_FORCE, OPT_BUNDLE, OPT_COMPRESS, OPT_ANALYZE = 0x1100 };
+enum {
+	OPT_FILTER = 0x1000, OPT_FORCE, OPT_BUNDLE, OPT_COMPRESS, OPT_SNAPSHOT,
+	OPT_ANALYZE = 0x1100,
+};
 
 /* Options of `dump`; --bundle and --compress extend this struct and open_sink(). */
 struct dump_args {
@@ -35,6 +38,7 @@ struct dump_args {
 	struct dump_output_opts out;	/* --bundle, --compress (dump_output.h) */
 	struct dump_output *sink_output;
 	char core_name[256];		/* the default name, the core's name in a bundle */
+	bool snapshot;
 };
 
 static const struct argp_option dump_options[] = {
@@ -52,6 +56,9 @@ static const struct argp_option dump_options[] = {
 	  "mapped library and metadata.json, to debug on another machine (docs/bundle.md)" },
 	{ "compress", OPT_COMPRESS, "zstd", 0, "Compress (multi-threaded): NAME.core.zst, or "
 	  "with --bundle tar a .tar.zst; not with zip (docs/bundle.md)" },
+	{ "snapshot", OPT_SNAPSHOT, NULL, 0, "Stop the process only to fork a copy-on-write "
+	  "copy of it (milliseconds, whatever its size) and dump the copy; falls back to a "
+	  "plain freeze, saying why in .snapshot.reason, when it cannot fork safely" },
 	{},
 };
 
@@ -65,6 +72,7 @@ static const char dump_doc[] =
 	"  tracedump dump 1234 --type mini -o app.core --force | jq .pause_ms\n"
 	"  tracedump dump 1234 --analyze | jq .analysis.groups\n"
 	"  tracedump dump 1234 --filter 0x3f | jq -r .path | xargs gdb -batch -ex bt ./app\n"
+	"  tracedump dump 1234 --snapshot | jq '{pause_ms, snapshot}'\n"
 	"  tracedump dump 1234 --bundle zip -o /var/crash/   # core + exe + libraries\n"
 	"  tracedump dump 1234 --bundle tar --compress zstd | jq .bundle\n"
 	"  tracedump dump 1234 --compress zstd | jq -r .path   # zstd -d opens it\n"
@@ -111,6 +119,9 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 	case OPT_COMPRESS:
 		if (dump_output__parse_compress(arg, &a->out.zstd))
 			argp_error(state, "invalid --compress '%s': expected zstd", arg);
+		break;
+	case OPT_SNAPSHOT:
+		a->snapshot = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (a->pid_arg)
@@ -213,6 +224,8 @@ static int exit_code(int err)
 
 static void print_table(json_t *r)
 {
+	json_t *snap;
+
 	printf("%-14s %s\n", "path", json_string_value(json_object_get(r, "path")));
 	printf("%-14s %s\n", "type", json_string_value(json_object_get(r, "type")));
 	printf("%-14s %lld\n", "threads", json_integer_value(json_object_get(r, "threads")));
@@ -223,6 +236,18 @@ static void print_table(json_t *r)
 	       json_integer_value(json_object_get(r, "core_size")) / 1048576.0);
 	printf("%-14s %.1f ms\n", "paused", json_real_value(json_object_get(r, "pause_ms")));
 	printf("%-14s %.1f ms\n", "took", json_real_value(json_object_get(r, "duration_ms")));
+	snap = json_object_get(r, "snapshot");
+	if (json_is_true(json_object_get(snap, "used")))
+		printf("%-14s fork %.1f ms, %.1f MiB extra memory, %zu mappings absent\n",
+		       "snapshot", json_real_value(json_object_get(snap, "fork_ms")),
+		       json_integer_value(json_object_get(snap, "extra_bytes")) / 1048576.0,
+		       json_array_size(json_object_get(snap, "absent")));
+	else if (snap)
+		printf("%-14s not used: %s\n", "snapshot",
+		       json_string_value(json_object_get(snap, "reason")));
+	if (json_object_get(snap, "warning"))
+		printf("%-14s %s\n", "warning",
+		       json_string_value(json_object_get(snap, "warning")));
 	analyze__print_dump_summary(stdout, r);
 }
 
@@ -245,6 +270,7 @@ static int do_dump(int argc, char **argv)
 				    args.pid_arg);
 	o.type = args.filter_given ? DUMP_TYPE_FILTER : args.type;
 	o.filter = args.filter;
+	o.snapshot = args.snapshot;
 	if (isatty(STDERR_FILENO))
 		o.progress = progress;
 	err = output_path(&args, o.pid, path, sizeof(path));

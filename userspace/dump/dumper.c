@@ -18,6 +18,7 @@
 #include "dump/freeze.h"
 #include "dump/memory.h"
 #include "dump/notes.h"
+#include "dump/snapshot.h"
 
 const char *dumper__type_name(enum dump_type type)
 {
@@ -150,6 +151,24 @@ static void release_target(void *fz)
 	freeze__release(fz);
 }
 
+static void keep_held(void *fz)
+{
+	(void)fz; /* the caller holds the threads and resumes them itself */
+}
+
+/* Lets the target go, or with a held freeze only notes when it would have been. */
+static void release(const struct dump_opts *o, struct freeze *fz)
+{
+	if (!o->held) {
+		freeze__release(fz);
+		return;
+	}
+	if (!fz->released_ns)
+		fz->released_ns = monotonic_ns();
+	fz->threads = NULL;
+	fz->count = fz->cap = 0;
+}
+
 int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **result,
 		char *why, size_t why_len)
 {
@@ -161,6 +180,10 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	struct core_layout layout;
 	struct copy_stats stats = {};
 	struct copy_opts copy = { o->cancel, o->progress, o->progress_ctx };
+	struct snapshot snap = {};
+	/* A held freeze (watch --signal) stays stopped for its caller: no copy to make. */
+	bool snapshot = o->snapshot && !o->held;
+	pid_t mem_pid;
 	enum plan_mode mode;
 	unsigned long filter = DUMP_FILTER_DEFAULT;
 	char filter_hex[16] = "";
@@ -194,17 +217,48 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 		goto fail;
 
 	/* Freeze, capture while frozen. */
-	err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
-	if (err)
-		goto fail;
+	if (o->held) {
+		fz = *o->held;
+		fz.released_ns = 0;
+	} else {
+		err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
+		if (err)
+			goto fail;
+	}
 	t_frozen = monotonic_ns();
-	err = capture__take(&fz, &cap, why, why_len);
+	err = (snapshot ? capture__take_threads : capture__take)(&fz, &cap, why, why_len);
 	if (err)
 		goto fail;
+	cap.cursig = o->signo;
+	cap.cursig_tid = o->signal_tid;
+	cap.cursig_info = o->siginfo;
+	mem_pid = cap.mem_pid;
+	if (snapshot) {
+		/* The copy made, the target runs on; mappings and memory come from the
+		 * copy. Without a copy, the mappings are read now, still frozen. */
+		err = snapshot__take(&fz, &cap, &snap);
+		if (err) {
+			snprintf(why, why_len, err == -ESRCH ? "process %d exited"
+				 : "snapshot of process %d failed: out of memory", o->pid);
+			goto fail;
+		}
+		if (snap.used) {
+			release(o, &fz);
+			mem_pid = snap.child;
+			err = snapshot__read_maps(&snap, &cap);
+		} else {
+			err = capture__read_maps(cap.mem_pid, &cap);
+		}
+		if (err) {
+			snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", mem_pid,
+				 strerror(-err));
+			goto fail;
+		}
+	}
 
 	/* Plan the memory and the notes, then write. */
 	t_captured = monotonic_ns();
-	err = memory__plan(cap.mem_pid, &cap, mode, filter, &plan);
+	err = memory__plan(mem_pid, &cap, mode, filter, &plan);
 	if (err) {
 		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
 		goto fail;
@@ -221,12 +275,15 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	}
 	t_planned = monotonic_ns();
 	copy.total = layout.size;
-	copy.read_done = release_target;
+	copy.read_done = o->held ? keep_held : release_target;
 	copy.read_done_ctx = &fz;
-	err = core__write(&plan, &notes, &layout, cap.mem_pid, sink, &copy, &stats, why, why_len);
+	copy.no_pin = snap.used;
+	err = core__write(&plan, &notes, &layout, mem_pid, sink, &copy, &stats, why, why_len);
 	if (err)
 		goto fail;
-	freeze__release(&fz);
+	release(o, &fz);
+	snapshot__measure(&snap);
+	snapshot__end(&snap, o->pid);
 	if (o->progress)
 		o->progress(sink->offset, layout.size, o->progress_ctx);
 
@@ -248,18 +305,22 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 			(json_int_t)(plan.data_bytes - plan.read_bytes + stats.zero),
 			"unreadable_bytes", (json_int_t)stats.unreadable, "threads",
 			(int)cap.thread_count, "segments", (json_int_t)plan.seg_count, "pause_ms",
-			(fz.released_ns - fz.frozen_ns) / 1e6, "duration_ms", (t_end - t0) / 1e6,
+			(fz.released_ns - fz.frozen_ns + snap.reap_pause_ns) / 1e6, "duration_ms",
+			(t_end - t0) / 1e6,
 			"timings_ms",
 			json_pack("{s:f, s:f, s:f, s:f, s:f}", "freeze", (t_frozen - t0) / 1e6,
 				  "capture", (t_captured - t_frozen) / 1e6, "plan",
 				  (t_planned - t_captured) / 1e6, "write", (t_written - t_planned) / 1e6,
 				  "finish", (t_end - t_written) / 1e6),
 			"build_ids", build_ids(&cap));
+		if (snapshot && *result)
+			json_object_set_new(*result, "snapshot", snapshot__json(&snap));
 	}
 	err = 0;
 	goto out;
 fail:
-	freeze__release(&fz);
+	release(o, &fz);
+	snapshot__end(&snap, o->pid);
 	sink->abort(sink);
 	if (!why[0])
 		snprintf(why, why_len, "%s", strerror(-err));
@@ -267,5 +328,6 @@ out:
 	notes__free(&notes);
 	memory__plan_free(&plan);
 	capture__free(&cap);
+	snapshot__free(&snap);
 	return err;
 }

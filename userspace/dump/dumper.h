@@ -6,6 +6,7 @@
  *   capture.c  registers, process facts and mappings while frozen
  *   memory.c   which memory goes in (coredump_filter rules), the PT_LOAD plan
  *   memory_copy.c  the copy: a reader thread and this thread writing, overlapped
+ *   snapshot.c a copy-on-write fork of the frozen target, read while it runs (--snapshot)
  *   notes.c    the PT_NOTE segment (NT_PRSTATUS, NT_FILE, ...)
  *   core.c     the ELF core itself: header, program headers, notes, memory
  *   arch_*.c   what differs by CPU architecture
@@ -25,6 +26,8 @@
 
 #include "dump/sink.h"
 
+struct freeze;
+
 /* Kudu's dumpType: 0 mini, 1 default (the kernel's coredump_filter 0x33), 2 full. */
 enum dump_type {
 	DUMP_TYPE_MINI = 0,
@@ -41,13 +44,27 @@ struct dump_opts {
 	/* Called from the writing thread now and then; @total is the core's logical size. */
 	void (*progress)(uint64_t done, uint64_t total, void *ctx);
 	void *progress_ctx;
+	/* Copy-on-write snapshot (snapshot.h): the target is frozen only to capture and
+	 * fork, the memory is read from the copy; falls back to a plain freeze (the result
+	 * says why) when the target cannot fork safely. */
+	bool snapshot; /* ignored with @held: the caller keeps the threads stopped */
+	/* Caller already holds ptrace (watch --signal): every thread of @pid is seized by
+	 * the calling thread and stopped, listed in *held. The dumper then neither seizes
+	 * nor releases; the caller resumes the threads afterwards (giving back the signal). */
+	struct freeze *held;
+	/* The signal the dump is taken at (0: none) and the thread taking it: that
+	 * thread comes first in the core, with pr_cursig and NT_SIGINFO set. */
+	int signo;
+	pid_t signal_tid;
+	siginfo_t siginfo;
 };
 
 /*
  * Dumps process @o->pid into @sink as an ELF core: freeze, capture, write, release.
  * The target is released on every path. On success the sink is finished and
  * *@result (if not NULL) is the JSON result (type, bytes_written, memory_bytes,
- * threads, pause_ms, duration_ms, build_ids...; the caller adds "path"). On error the
+ * threads, pause_ms, duration_ms, build_ids..., and "snapshot" when asked; the caller
+ * adds "path"). On error the
  * sink is aborted, @why says what failed, and the return is -errno: -ESRCH no process
  * or it exited, -EPERM not allowed, -EBUSY already traced, -ENOSPC no room,
  * -ECANCELED interrupted, -EOPNOTSUPP unsupported architecture, -EINVAL not dumpable.

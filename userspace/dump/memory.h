@@ -87,6 +87,11 @@ struct copy_opts {
 	 * in buffers): the dumper releases the target there. */
 	void (*read_done)(void *ctx);
 	void *read_done_ctx;
+	/* Read with /proc/PID/mem only. process_vm_readv pins the pages it reads
+	 * (FOLL_PIN), and pinning a copy-on-write page shared with another process copies
+	 * it (gup_must_unshare(), Linux 5.19+): read from a forked snapshot, it would
+	 * duplicate all of its memory. /proc/PID/mem takes plain references (FOLL_GET). */
+	bool no_pin;
 };
 
 struct copy_stats {

@@ -50,6 +50,7 @@ struct copy {
 	const struct dump_plan *plan;
 	volatile sig_atomic_t *cancel;
 	uint64_t page;
+	bool no_pin;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -129,7 +130,7 @@ static int read_remote(struct copy *c, struct iovec *remote, size_t n, unsigned 
 			want += remote[i + k].iov_len;
 		local.iov_base = dst;
 		local.iov_len = want;
-		got = process_vm_readv(c->pid, &local, 1, &remote[i], cnt, 0);
+		got = c->no_pin ? 0 : process_vm_readv(c->pid, &local, 1, &remote[i], cnt, 0);
 		if (got < 0) {
 			if (errno == ESRCH) {
 				snprintf(c->why, sizeof(c->why), "process %d exited during the dump",
@@ -330,6 +331,7 @@ int memory__copy(pid_t mem_pid, const struct dump_plan *plan, struct core_sink *
 	c->pid = mem_pid;
 	c->plan = plan;
 	c->cancel = o->cancel;
+	c->no_pin = o->no_pin;
 	c->page = (uint64_t)sysconf(_SC_PAGESIZE);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);

@@ -64,7 +64,8 @@ static int add_prstatus(struct note_buf *nb, const struct capture *cap,
 
 	memset(&pr, 0, sizeof(pr));
 	/* A live dump: no signal caused it, so pr_cursig is 0 and gdb prints no
-	 * "terminated with signal". */
+	 * "terminated with signal"; a dump at a signal says which, as the kernel does. */
+	pr.pr_cursig = (short)cap->cursig;
 	pr.pr_sigpend = t->sigpend;
 	pr.pr_sighold = t->sighold;
 	pr.pr_pid = t->ns_tid;
@@ -155,13 +156,26 @@ int notes__build(const struct capture *cap, struct note_buf *nb)
 	int err;
 
 	memset(&si, 0, sizeof(si));
-	for (size_t i = 0; i < cap->thread_count; i++) {
-		const struct capture_thread *t = &cap->threads[i];
+	if (cap->cursig)
+		si = cap->cursig_info;
+	for (size_t k = 0; k < cap->thread_count; k++) {
+		/* The signalled thread first (gdb's current thread), then the others in order. */
+		size_t first = 0, i = k;
+		const struct capture_thread *t;
+
+		for (size_t j = 0; cap->cursig && j < cap->thread_count; j++)
+			if (cap->threads[j].tid == cap->cursig_tid)
+				first = j;
+		if (k == 0)
+			i = first;
+		else if (k <= first)
+			i = k - 1;
+		t = &cap->threads[i];
 
 		err = add_prstatus(nb, cap, t);
 		if (err)
 			goto out;
-		if (i == 0) {
+		if (k == 0) {
 			err = add_prpsinfo(nb, cap);
 			if (!err)
 				err = notes__add(nb, "CORE", NT_SIGINFO, &si, sizeof(si));

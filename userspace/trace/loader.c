@@ -721,6 +721,22 @@ int tracer__remove_pid(struct tracer *t, pid_t pid)
 	return bpf_map_delete_elem(t->watched_fd, &key) ? -errno : 0;
 }
 
+int tracer__set_stop_signals(struct tracer *t, pid_t pid, uint64_t mask)
+{
+	__u32 key = pid;
+	__u64 value = mask;
+	int err;
+
+	if (!t->sig)
+		return -EOPNOTSUPP;
+	if (mask)
+		err = bpf_map__update_elem(t->sig->maps.stop_signals, &key, sizeof(key), &value,
+					   sizeof(value), BPF_ANY);
+	else
+		err = bpf_map__delete_elem(t->sig->maps.stop_signals, &key, sizeof(key), 0);
+	return err == -ENOENT && !mask ? 0 : err;
+}
+
 int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx)
 {
 	int ret;

@@ -58,6 +58,11 @@ double tracer__mono_to_epoch(const struct tracer *t);
 int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen);
 int tracer__remove_pid(struct tracer *t, pid_t pid);
 
+/* With TRACER_SIGNAL or TRACER_EXIT: bit N of @mask set, a handled signal N stops process @pid
+ * (SIGSTOP from signal_deliver) before its handler runs; the caller dumps and sends
+ * SIGCONT. 0 clears. -EOPNOTSUPP without the signals program. */
+int tracer__set_stop_signals(struct tracer *t, pid_t pid, uint64_t mask);
+
 /* Called for each event, with the raw struct of bpf/<name>.h (first field: type). */
 typedef int (*tracer_event_fn)(void *ctx, const void *event, size_t size);
 

@@ -1,0 +1,1470 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `tracedump watch`: dump a process at the right moment. Targets by PID or --name,
+ * triggers (signals by ptrace, CPU/latency/exceptions from the BPF tracer, memory,
+ * threads and fds from /proc, a timer, SIGUSR1), NDJSON events on stdout. The rules
+ * of each trigger are in trigger.c (pure) and docs/triggers.md.
+ */
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/command.h"
+#include "common/jsonutil.h"
+#include "common/output.h"
+#include "common/parse.h"
+#include "common/procfs.h"
+#include "common/signals.h"
+#include "dump/dump_output.h"
+#include "dump/dumper.h"
+#include "dump/freeze.h"
+#include "dump/sink_file.h"
+#include "inspect/inspect.h"
+#include "trace/event_json.h"
+#include "trace/loader.h"
+#include "trace/spec.h"
+#include "watch/sigtrace.h"
+#include "watch/trigger.h"
+
+#include "../../bpf/tracer.h"
+#include "../../bpf/exceptions.h"
+#include "../../bpf/latency.h"
+#include "../../bpf/signals.h"
+
+#define TICK_NS 100000000ULL	   /* periodic triggers are evaluated this often */
+#define NAME_SCAN_NS 150000000ULL /* --name looks for new processes this often */
+#define FLIGHT_MAX 64		   /* events kept for the flight recorder */
+#define CPU_SAMPLES 50		   /* ticks of CPU% kept for the flight recorder: 5 s */
+#define MAX_TARGETS 256
+#define MAX_PIDS 64
+
+enum {
+	OPT_NAME = 0x1000, OPT_CGROUP, OPT_SIGNAL, OPT_CPU, OPT_CPU_BELOW, OPT_CPU_TOTAL, OPT_FOR, OPT_MEM,
+	OPT_MEM_BELOW, OPT_MEM_KIND, OPT_THREADS, OPT_FDS, OPT_LATENCY, OPT_THRESHOLD,
+	OPT_LATENCY_COMPLETED, OPT_EXCEPTION, OPT_EVERY, OPT_COOLDOWN, OPT_MAX_DURATION,
+	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_ON_DUMP, OPT_BUNDLE, OPT_COMPRESS,
+};
+
+struct watch_args {
+	pid_t pids[MAX_PIDS];
+	size_t npids;
+	const char *name;
+	char cgroup[PATH_MAX]; /* a cgroup folder (with cgroup.procs); "" when not given */
+	uint64_t signals; /* bit N: signal N */
+	double cpu, cpu_below; /* < 0: not set */
+	bool cpu_total;
+	uint64_t for_ns;
+	struct mem_levels mem;
+	bool mem_set, mem_private;
+	long threads, fds; /* 0: not set */
+	const char *latency_arg;
+	struct latency_spec latency;
+	uint64_t threshold_ns;
+	bool latency_completed;
+	bool exception;
+	const char *exception_filter;
+	uint64_t every_ns;
+	unsigned count;
+	uint64_t cooldown_ns, max_duration_ns;
+	enum dump_type type;
+	struct dump_output_opts out; /* --bundle, --compress */
+	bool then_kill;
+	const char *output;
+	unsigned keep;
+	uint64_t max_bytes;
+	bool dry_run;
+	char **on_dump; /* NULL-terminated, after --on-dump */
+};
+
+struct target {
+	pid_t pid;
+	char comm[16];
+	bool gone, traced;
+	uint64_t bpf_stop; /* --signal by BPF: handled signals that stop it (no ptrace) */
+	struct cpu_window cpu;
+	struct mem_levels mem;
+	uint64_t last_stuck_start; /* the stuck request already dumped */
+	/* CPU% of each of the last CPU_SAMPLES ticks, for the flight recorder. */
+	double cpu_pct[CPU_SAMPLES];
+	double cpu_when[CPU_SAMPLES]; /* epoch seconds */
+	size_t cpu_head, cpu_count;
+};
+
+struct kept {
+	char path[PATH_MAX];
+	uint64_t bytes;
+};
+
+struct watch {
+	struct watch_args *a;
+	struct target targets[MAX_TARGETS];
+	size_t ntargets;
+	struct tracer *tracer;
+	struct sigtrace st;
+	bool sigtrace_on;
+	bool bpf_signals; /* the signals program is loaded: handled signals by BPF */
+	struct dump_gate gate;
+	char outdir[PATH_MAX];
+	json_t *flight[FLIGHT_MAX];
+	size_t flight_head, flight_count;
+	struct event_json_ctx jctx;
+	struct kept *kept;
+	size_t nkept;
+	unsigned failures;
+	uint64_t next_every;
+	pid_t *children; /* --on-dump commands still running */
+	size_t nchildren;
+};
+
+static volatile sig_atomic_t stop_sig, manual;
+
+static void on_stop(int sig)
+{
+	stop_sig = sig;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	manual = 1;
+}
+
+static const struct argp_option watch_options[] = {
+	{ NULL, 0, NULL, 0, "Targets:", 1 },
+	{ "name", OPT_NAME, "NAME", 0, "Every process named NAME, now and started later "
+	  "(checked every 150 ms; a restarted process is watched again)" },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Every process in cgroup PATH and its descendants, "
+	  "now and later (a folder with cgroup.procs: absolute, or under /sys/fs/cgroup/unified "
+	  "or /sys/fs/cgroup)" },
+	{ NULL, 0, NULL, 0, "Triggers (any combination; docs/triggers.md):", 2 },
+	{ "signal", OPT_SIGNAL, "LIST", 0, "Dump at the delivery of these signals (names or "
+	  "numbers, comma-separated), on whichever thread takes it, then let the signal act "
+	  "as it would have (handler runs, or the process dies with the same status). Cost: "
+	  "when the process has a handler for every listed signal, BPF stops it before the "
+	  "handler (SIGSTOP, then SIGCONT; about 1.1x on a signal storm); otherwise (a fatal "
+	  "signal: SEGV, ABRT, BUS, FPE, TERM without handler...) every thread is held with "
+	  "ptrace and EVERY signal it gets, watched or not, goes through tracedump (4-11x)" },
+	{ "cpu", OPT_CPU, "PCT", 0, "CPU% (100 = one core) at or above PCT, sustained over "
+	  "--for (from the BPF per-thread counters, checked every 100 ms)" },
+	{ "cpu-below", OPT_CPU_BELOW, "PCT", 0, "CPU% below PCT over --for" },
+	{ "cpu-total", OPT_CPU_TOTAL, NULL, 0, "PCT is of all CPUs (100 = every core busy)" },
+	{ "for", OPT_FOR, "DURATION", 0, "The CPU window (default 1s)" },
+	{ "mem", OPT_MEM, "MB,...", 0, "Memory at or above each level, ascending; one dump as "
+	  "each is crossed" },
+	{ "mem-below", OPT_MEM_BELOW, "MB,...", 0, "Memory under each level, one dump each" },
+	{ "mem-kind", OPT_MEM_KIND, "KIND", 0, "rss (VmRSS, default) or private (RssAnon + "
+	  "VmSwap)" },
+	{ "threads", OPT_THREADS, "N", 0, "At least N threads" },
+	{ "fds", OPT_FDS, "N", 0, "At least N open file descriptors" },
+	{ "latency", OPT_LATENCY, "PROBE", 0, "BIN:SYMBOL (or BIN:0xOFF, BIN:PROVIDER:NAME for "
+	  "USDT) marks a request; one still running past --threshold is dumped while stuck" },
+	{ "threshold", OPT_THRESHOLD, "DURATION", 0, "The --latency threshold (default 500ms)" },
+	{ "latency-completed", OPT_LATENCY_COMPLETED, NULL, 0, "Dump after a slow request "
+	  "returns, instead of while it is stuck" },
+	{ "exception", OPT_EXCEPTION, "FILTER", OPTION_ARG_OPTIONAL, "A C++ throw whose "
+	  "demangled type matches FILTER (* and ? wildcards; default any; written "
+	  "--exception=FILTER)" },
+	{ "every", OPT_EVERY, "DURATION", 0, "A dump every DURATION" },
+	{ NULL, 0, NULL, 0, "Actions:", 3 },
+	{ "count", 'n', "COUNT", 0, "Stop after COUNT dumps in all (default 1; 0 no limit)" },
+	{ "cooldown", OPT_COOLDOWN, "DURATION", 0, "At least this long between dumps" },
+	{ "max-duration", OPT_MAX_DURATION, "DURATION", 0, "Stop watching after this long" },
+	{ "type", 't', "TYPE", 0, "As in dump: mini, default (default) or full" },
+	{ "bundle", OPT_BUNDLE, "zip|tar", 0, "As in dump: one archive with the core, the "
+	  "executable, the mapped libraries and metadata.json" },
+	{ "compress", OPT_COMPRESS, "zstd", 0, "As in dump: a .core.zst (or .tar.zst bundle)" },
+	{ "then", OPT_THEN, "ACTION", 0, "After each dump: kill (SIGKILL the process)" },
+	{ "output", 'o', "DIR", 0, "Where dumps go (default: the current folder); named "
+	  "<name>_<trigger>_<UTC time>.<pid>.core, each with <dump>.json beside it" },
+	{ "keep", OPT_KEEP, "N", 0, "Keep only the N newest dumps of this watch" },
+	{ "max-bytes", OPT_MAX_BYTES, "BYTES", 0, "Keep this watch's dumps under BYTES in all "
+	  "(oldest removed first; the newest is always kept)" },
+	{ "on-dump", OPT_ON_DUMP, "CMD ARG...", 0, "Run CMD (no shell) after each dump; "
+	  "{path}, {pid}, {trigger} replaced. Must come last: it takes every argument after it" },
+	{ "dry-run", OPT_DRY_RUN, NULL, 0, "Report triggers, dump nothing" },
+	{},
+};
+
+static const char watch_doc[] =
+	"Watch processes and dump them when a trigger fires. Events are NDJSON on stdout, one "
+	"a line: watching, trigger, dump, on_dump, target_exit, error, exit. SIGUSR1 to "
+	"tracedump is a manual trigger; Ctrl-C (or SIGTERM) stops at once, leaving every "
+	"target running and released.\v"
+	"Examples:\n"
+	"  tracedump watch 1234 --signal SIGSEGV,SIGABRT -o /var/crash\n"
+	"  tracedump watch --name api --cpu 90 --for 10s -n 3 --cooldown 1m\n"
+	"  tracedump watch 1234 --mem 500,1000,2000 --keep 2\n"
+	"  tracedump watch 1234 --latency ./srv:handle_request --threshold 500ms\n"
+	"  tracedump watch 1234 --exception='std::*' --on-dump aws s3 cp {path} s3://dumps/\n"
+	"What each trigger costs: --signal by BPF for handled signals, else by ptrace (every "
+	"signal the process receives takes a round trip through tracedump); --cpu, --latency "
+	"and --exception use BPF (tracepoints and uprobes, no ptrace); --mem, --threads, "
+	"--fds read /proc every 100 ms. The target is stopped only while a dump copies it.\n"
+	"Exit status: 0 done (count reached, targets gone, --max-duration, interrupted), "
+	"1 a dump failed, 2 bad argument, 3 no such process, 4 permission denied, "
+	"5 a needed kernel feature is missing, 6 already traced by another tracer.";
+
+static int parse_pct(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end || *out < 0 || *out > 100000 ? -EINVAL : 0;
+}
+
+static int parse_signals(const char *s, uint64_t *mask)
+{
+	char buf[512], *save = NULL;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -EINVAL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int sig;
+
+		if (parse_signal(tok, &sig) || sig >= 64 || sig == SIGKILL || sig == SIGSTOP)
+			return -EINVAL;
+		*mask |= 1ULL << sig;
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
+/* PATH as given, or under the cgroup2 mount of a hybrid host, or under /sys/fs/cgroup. */
+static int resolve_cgroup(const char *path, char *out, size_t len)
+{
+	static const char *const roots[] = { "", "/sys/fs/cgroup/unified/", "/sys/fs/cgroup/" };
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		char procs[PATH_MAX + 32];
+
+		if ((i && path[0] == '/' && !strncmp(path, "/sys/", 5)) ||
+		    (size_t)snprintf(out, len, "%s%s", roots[i], i && path[0] == '/' ? path + 1 : path)
+			    >= len)
+			continue;
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", out);
+		if (!access(procs, R_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static error_t watch_parse(int key, char *arg, struct argp_state *state)
+{
+	struct watch_args *a = state->input;
+	uint64_t v;
+
+	switch (key) {
+	case OPT_NAME:
+		a->name = arg;
+		break;
+	case OPT_CGROUP:
+		if (resolve_cgroup(arg, a->cgroup, sizeof(a->cgroup)))
+			argp_error(state, "invalid --cgroup '%s': no cgroup.procs there (tried the "
+				   "path, /sys/fs/cgroup/unified/PATH and /sys/fs/cgroup/PATH)", arg);
+		break;
+	case OPT_SIGNAL:
+		if (parse_signals(arg, &a->signals))
+			argp_error(state, "invalid --signal '%s': expected signal names or numbers, "
+				   "comma-separated (not KILL or STOP, which cannot be caught)", arg);
+		break;
+	case OPT_CPU:
+	case OPT_CPU_BELOW:
+		if (parse_pct(arg, key == OPT_CPU ? &a->cpu : &a->cpu_below))
+			argp_error(state, "invalid CPU percentage '%s'", arg);
+		break;
+	case OPT_CPU_TOTAL:
+		a->cpu_total = true;
+		break;
+	case OPT_FOR:
+		if (parse_duration_ns(arg, &a->for_ns) || a->for_ns < TICK_NS)
+			argp_error(state, "invalid --for '%s': expected a duration of at least 100ms",
+				   arg);
+		break;
+	case OPT_MEM:
+	case OPT_MEM_BELOW:
+		if (a->mem_set)
+			argp_error(state, "--mem and --mem-below exclude each other");
+		if (mem_levels__parse(arg, key == OPT_MEM_BELOW, &a->mem))
+			argp_error(state, "invalid memory levels '%s': expected MB values, "
+				   "comma-separated, ascending (at most 16)", arg);
+		a->mem_set = true;
+		break;
+	case OPT_MEM_KIND:
+		if (!strcmp(arg, "private"))
+			a->mem_private = true;
+		else if (strcmp(arg, "rss"))
+			argp_error(state, "invalid --mem-kind '%s': expected rss or private", arg);
+		break;
+	case OPT_THREADS:
+	case OPT_FDS:
+		if (parse_u64(arg, &v) || !v || v > 10000000)
+			argp_error(state, "invalid count '%s': expected a positive number", arg);
+		*(key == OPT_THREADS ? &a->threads : &a->fds) = (long)v;
+		break;
+	case OPT_LATENCY: {
+		char err[256];
+
+		if (latency_spec_parse(arg, &a->latency, err, sizeof(err)))
+			argp_error(state, "invalid --latency '%s': %s", arg, err);
+		a->latency_arg = arg;
+		break;
+	}
+	case OPT_THRESHOLD:
+		if (parse_duration_ns(arg, &a->threshold_ns) || !a->threshold_ns)
+			argp_error(state, "invalid --threshold '%s': expected a duration", arg);
+		break;
+	case OPT_LATENCY_COMPLETED:
+		a->latency_completed = true;
+		break;
+	case OPT_EXCEPTION:
+		a->exception = true;
+		a->exception_filter = arg;
+		break;
+	case OPT_EVERY:
+		if (parse_duration_ns(arg, &a->every_ns) || a->every_ns < TICK_NS)
+			argp_error(state, "invalid --every '%s': expected a duration of at least "
+				   "100ms", arg);
+		break;
+	case 'n':
+		if (parse_u64(arg, &v) || v > 1000000)
+			argp_error(state, "invalid -n '%s': expected a count", arg);
+		a->count = (unsigned)v;
+		break;
+	case OPT_COOLDOWN:
+	case OPT_MAX_DURATION:
+		if (parse_duration_ns(arg, key == OPT_COOLDOWN ? &a->cooldown_ns :
+				      &a->max_duration_ns))
+			argp_error(state, "invalid duration '%s'", arg);
+		break;
+	case 't':
+		if (dumper__parse_type(arg, &a->type))
+			argp_error(state, "invalid --type '%s': expected 0|1|2|mini|default|full",
+				   arg);
+		break;
+	case OPT_BUNDLE:
+		if (dump_output__parse_bundle(arg, &a->out.bundle))
+			argp_error(state, "invalid --bundle '%s': expected zip or tar", arg);
+		break;
+	case OPT_COMPRESS:
+		if (dump_output__parse_compress(arg, &a->out.zstd))
+			argp_error(state, "invalid --compress '%s': expected zstd", arg);
+		break;
+	case OPT_THEN:
+		if (strcmp(arg, "kill"))
+			argp_error(state, "invalid --then '%s': expected kill", arg);
+		a->then_kill = true;
+		break;
+	case 'o':
+		a->output = arg;
+		break;
+	case OPT_KEEP:
+		if (parse_u64(arg, &v) || !v || v > 100000)
+			argp_error(state, "invalid --keep '%s': expected a positive count", arg);
+		a->keep = (unsigned)v;
+		break;
+	case OPT_MAX_BYTES:
+		if (parse_u64(arg, &a->max_bytes) || !a->max_bytes)
+			argp_error(state, "invalid --max-bytes '%s': expected a positive number", arg);
+		break;
+	case OPT_DRY_RUN:
+		a->dry_run = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (a->npids == MAX_PIDS)
+			argp_error(state, "at most %d PIDs", MAX_PIDS);
+		if (parse_pid(arg, &a->pids[a->npids], 0))
+			argp_error(state, "invalid PID '%s': expected a positive decimal", arg);
+		a->npids++;
+		break;
+	case ARGP_KEY_END:
+		if ((a->npids > 0) + !!a->name + !!a->cgroup[0] == 0)
+			argp_error(state, "missing PID, --name or --cgroup");
+		if ((a->npids > 0) + !!a->name + !!a->cgroup[0] > 1)
+			argp_error(state, "PIDs, --name and --cgroup exclude each other");
+		if (!a->signals && a->cpu < 0 && a->cpu_below < 0 && !a->mem_set && !a->threads &&
+		    !a->fds && !a->latency_arg && !a->exception && !a->every_ns)
+			argp_error(state, "no trigger: give --signal, --cpu, --mem, --threads, --fds, "
+				   "--latency, --exception or --every");
+		if (dump_output__refusal(&a->out))
+			argp_error(state, "%s", dump_output__refusal(&a->out));
+		if (a->latency_completed && !a->latency_arg)
+			argp_error(state, "--latency-completed needs --latency");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* One event line on stdout: NDJSON, or "event key=value ..." on a terminal. */
+static void emit(const char *event, json_t *j)
+{
+	json_object_set_new(j, "event", json_string(event));
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		json_object_set_new(j, "time", json_time_iso(ts.tv_sec + ts.tv_nsec / 1e9));
+		/* CLOCK_MONOTONIC, the clock of the tracer's events, for arithmetic. */
+		json_object_set_new(j, "mono_ns", json_integer((json_int_t)monotonic_ns()));
+	}
+	if (output.json) {
+		json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+	} else {
+		const char *k;
+		json_t *v;
+
+		printf("%-12s", event);
+		json_object_foreach(j, k, v) {
+			char *s;
+
+			if (!strcmp(k, "event") || !strcmp(k, "time") || !strcmp(k, "mono_ns") ||
+			    json_is_object(v) ||
+			    json_is_array(v))
+				continue;
+			s = json_dumps(v, JSON_ENCODE_ANY);
+			printf(" %s=%s", k, s ? s : "?");
+			free(s);
+		}
+		fputc('\n', stdout);
+	}
+	fflush(stdout);
+	json_decref(j);
+}
+
+static void flight_add(struct watch *w, json_t *ev)
+{
+	if (w->flight_count == FLIGHT_MAX)
+		json_decref(w->flight[w->flight_head]);
+	else
+		w->flight_count++;
+	w->flight[w->flight_head] = ev;
+	w->flight_head = (w->flight_head + 1) % FLIGHT_MAX;
+}
+
+/* The flight recorder for @pid: oldest first. */
+static json_t *flight_json(const struct watch *w, pid_t pid)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < w->flight_count; i++) {
+		json_t *ev = w->flight[(w->flight_head + FLIGHT_MAX - w->flight_count + i) %
+				       FLIGHT_MAX];
+		json_t *p = json_object_get(ev, "pid");
+
+		if (!p || json_integer_value(p) == pid)
+			json_array_append(arr, ev);
+	}
+	return arr;
+}
+
+static json_t *thread_cpu_json(struct watch *w, pid_t pid)
+{
+	struct tracer_thread_cpu *cpu = NULL;
+	size_t n = 0;
+	json_t *arr;
+
+	if (!w->tracer || !(tracer__classes(w->tracer) & TRACER_CPU) ||
+	    tracer__read_thread_cpu(w->tracer, pid, &cpu, &n))
+		return json_null();
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:I, s:I, s:b}", "tid", cpu[i].tid,
+						     "comm", cpu[i].comm, "oncpu_ns",
+						     (json_int_t)cpu[i].oncpu_ns, "runq_ns",
+						     (json_int_t)cpu[i].runq_ns, "on_cpu",
+						     cpu[i].on_cpu));
+	free(cpu);
+	return arr;
+}
+
+static json_t *cpu_samples_json(const struct target *t)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < t->cpu_count; i++) {
+		size_t k = (t->cpu_head + CPU_SAMPLES - t->cpu_count + i) % CPU_SAMPLES;
+
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:f}", "type", "cpu_sample",
+						     "time", json_time_iso(t->cpu_when[k]),
+						     "cpu_percent", t->cpu_pct[k]));
+	}
+	return arr;
+}
+
+static int write_metadata(const char *core, json_t *meta, char *why, size_t why_len)
+{
+	char path[PATH_MAX + 8], tmp[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s.json", core);
+	snprintf(tmp, sizeof(tmp), "%s.json.tmp", core);
+	if (json_dump_file(meta, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) || rename(tmp, path)) {
+		snprintf(why, why_len, "failed to write %.400s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* --keep / --max-bytes over the dumps this watch wrote. */
+static void apply_retention(struct watch *w)
+{
+	bool *rm;
+	uint64_t *sizes;
+	size_t j = 0;
+
+	if ((!w->a->keep && !w->a->max_bytes) || !w->nkept)
+		return;
+	rm = calloc(w->nkept, sizeof(*rm));
+	sizes = calloc(w->nkept, sizeof(*sizes));
+	if (!rm || !sizes)
+		goto out;
+	for (size_t i = 0; i < w->nkept; i++)
+		sizes[i] = w->kept[i].bytes;
+	retention__plan(sizes, w->nkept, w->a->keep, w->a->max_bytes, rm);
+	for (size_t i = 0; i < w->nkept; i++) {
+		if (rm[i]) {
+			char meta[PATH_MAX + 8];
+
+			snprintf(meta, sizeof(meta), "%s.json", w->kept[i].path);
+			unlink(w->kept[i].path);
+			unlink(meta);
+			emit("removed", json_pack("{s:s, s:s}", "path", w->kept[i].path, "reason",
+						 "retention"));
+			continue;
+		}
+		w->kept[j++] = w->kept[i];
+	}
+	w->nkept = j;
+out:
+	free(rm);
+	free(sizes);
+}
+
+static void run_on_dump(struct watch *w, const char *path, pid_t pid, const char *trigger)
+{
+	extern char **environ;
+	char **argv;
+	size_t n = 0;
+	pid_t child;
+	int err;
+
+	while (w->a->on_dump[n])
+		n++;
+	argv = calloc(n + 1, sizeof(*argv));
+	if (!argv)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char buf[8192];
+
+		if (watch_subst(w->a->on_dump[i], path, pid, trigger, buf, sizeof(buf)) ||
+		    !(argv[i] = strdup(buf))) {
+			emit("error", json_pack("{s:s}", "message", "--on-dump argument too long"));
+			goto out;
+		}
+	}
+	{
+		posix_spawnattr_t attr;
+		sigset_t none;
+
+		/* The child starts with no signal blocked (we block SIGCHLD). */
+		sigemptyset(&none);
+		posix_spawnattr_init(&attr);
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+		err = posix_spawnp(&child, argv[0], NULL, &attr, argv, environ);
+		posix_spawnattr_destroy(&attr);
+	}
+	if (err)
+		emit("error", json_pack("{s:s, s:s}", "message", "--on-dump failed to start",
+					"reason", strerror(err)));
+	else {
+		pid_t *p = realloc(w->children, (w->nchildren + 1) * sizeof(*p));
+
+		if (p) {
+			w->children = p;
+			w->children[w->nchildren++] = child;
+		}
+		emit("on_dump", json_pack("{s:i, s:s}", "child", child, "command", argv[0]));
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/*
+ * The @n-th name for a dump (n > 1: "_n" before ".<pid>.core"): @core_name is the core's
+ * name (inside a bundle), @path the file, with the --bundle/--compress suffix.
+ */
+static int output_names(const struct watch *w, pid_t pid, const char *name, int n,
+			char *core_name, size_t core_len, char *path, size_t path_len)
+{
+	char tail[32], stem[256];
+	size_t len = strlen(name);
+
+	snprintf(tail, sizeof(tail), ".%d.core", pid);
+	if (len < strlen(tail))
+		return -EINVAL;
+	snprintf(stem, sizeof(stem), "%.*s", (int)(len - strlen(tail)), name);
+	if (n > 1)
+		snprintf(stem + strlen(stem), sizeof(stem) - strlen(stem), "_%d", n);
+	if ((size_t)snprintf(core_name, core_len, "%s.%d.core", stem, pid) >= core_len ||
+	    (size_t)snprintf(path, path_len, "%s/%s.%d%s", w->outdir, stem, pid,
+			     dump_output__suffix(&w->a->out)) >= path_len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * A trigger fired for @t: report it, dump (unless --dry-run), write the metadata,
+ * retention, --on-dump, --then kill. @held: the threads are already stopped by
+ * sigtrace (a signal hit). Takes @event.
+ */
+static void fire(struct watch *w, struct target *t, const char *trigger, json_t *event,
+		 struct freeze *held, const struct sigtrace_event *sig)
+{
+	struct dump_opts o = { .pid = t->pid, .type = w->a->type, .cancel = &stop_sig,
+			       .held = held };
+	char name[256], core_name[256], path[PATH_MAX], why[512];
+	struct core_sink *sink = NULL;
+	struct dump_output *out = NULL;
+	json_t *result = NULL, *show = NULL, *meta;
+	struct show_opts so = {};
+	uint64_t now = monotonic_ns();
+	int err;
+
+	if (sig) {
+		o.signo = sig->sig;
+		o.signal_tid = sig->tid;
+		o.siginfo = sig->info;
+	}
+	dump_gate__record(&w->gate, now);
+	emit("trigger", json_pack("{s:i, s:s, s:s, s:O, s:b}", "pid", t->pid, "name", t->comm,
+				  "trigger", trigger, "detail", event, "dry_run", w->a->dry_run));
+	if (w->a->dry_run) {
+		json_decref(event);
+		return;
+	}
+	dumper__default_name(t->comm, trigger, t->pid, time(NULL), name, sizeof(name));
+	inspect__process_detail(t->pid, &so, &show);
+	/* Two dumps in one second: "<name>_<trigger>_<time>_2.<pid>.core", ... */
+	err = -EEXIST;
+	for (int n = 1; err == -EEXIST && n < 1000; n++) {
+		err = output_names(w, t->pid, name, n, core_name, sizeof(core_name), path,
+				   sizeof(path));
+		if (err) {
+			snprintf(why, sizeof(why), "dump path too long");
+			break;
+		}
+		if (sink)
+			sink->free(sink);
+		dump_output__free(out);
+		sink = NULL;
+		out = NULL;
+		err = dump_output__open(&w->a->out, t->pid, path, core_name, &out, &sink, why,
+					sizeof(why));
+	}
+	if (!err)
+		err = dumper__run(&o, sink, &result, why, sizeof(why));
+	if (!err) {
+		err = dump_output__finish(out, result, why, sizeof(why));
+		if (err) {
+			json_decref(result);
+			result = NULL;
+		}
+	}
+	if (sink)
+		sink->free(sink);
+	dump_output__free(out);
+	if (err) {
+		w->failures++;
+		emit("error", json_pack("{s:i, s:s, s:s, s:s}", "pid", t->pid, "trigger", trigger,
+					"message", "dump failed", "reason", why));
+		json_decref(event);
+		json_decref(show);
+		return;
+	}
+	json_object_set_new(result, "path", json_string(path));
+	meta = json_pack("{s:s, s:o, s:O, s:o, s:o, s:o, s:o}", "trigger", trigger, "event",
+			 event, "dump", result, "process", show ? show : json_null(), "threads_cpu",
+			 thread_cpu_json(w, t->pid), "flight_recorder", flight_json(w, t->pid),
+			 "cpu_samples", cpu_samples_json(t));
+	if (write_metadata(path, meta, why, sizeof(why)))
+		emit("error", json_pack("{s:i, s:s, s:s}", "pid", t->pid, "message",
+					"metadata not written", "reason", why));
+	json_decref(meta);
+	emit("dump", json_pack("{s:i, s:s, s:s, s:O, s:O, s:O}", "pid", t->pid, "trigger",
+			       trigger, "path", path, "bytes_written",
+			       json_object_get(result, "bytes_written"), "pause_ms",
+			       json_object_get(result, "pause_ms"), "duration_ms",
+			       json_object_get(result, "duration_ms")));
+	{
+		struct stat sb;
+		void *p = realloc(w->kept, (w->nkept + 1) * sizeof(*w->kept));
+
+		if (p) {
+			w->kept = p;
+			snprintf(w->kept[w->nkept].path, PATH_MAX, "%s", path);
+			w->kept[w->nkept++].bytes = stat(path, &sb) ? 0 : (uint64_t)sb.st_blocks * 512;
+		}
+	}
+	json_decref(result);
+	apply_retention(w);
+	if (w->a->on_dump)
+		run_on_dump(w, path, t->pid, trigger);
+	if (w->a->then_kill) {
+		kill(t->pid, SIGKILL);
+		emit("killed", json_pack("{s:i}", "pid", t->pid));
+	}
+}
+
+static struct target *find_target(struct watch *w, pid_t pid)
+{
+	for (size_t i = 0; i < w->ntargets; i++)
+		if (w->targets[i].pid == pid && !w->targets[i].gone)
+			return &w->targets[i];
+	return NULL;
+}
+
+static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
+{
+	struct target *t;
+	struct proc_stat ps;
+	int err;
+
+	if (w->ntargets == MAX_TARGETS) {
+		/* Reuse the slot of one that is gone. */
+		for (size_t i = 0; i < w->ntargets; i++)
+			if (w->targets[i].gone) {
+				cpu_window__free(&w->targets[i].cpu);
+				w->targets[i] = w->targets[--w->ntargets];
+				break;
+			}
+		if (w->ntargets == MAX_TARGETS) {
+			snprintf(why, why_len, "too many processes (at most %d)", MAX_TARGETS);
+			return -E2BIG;
+		}
+	}
+	if (procfs_read_stat(pid, -1, &ps) || ps.state == 'Z') {
+		snprintf(why, why_len, "no process %d", pid);
+		return -ESRCH;
+	}
+	t = &w->targets[w->ntargets];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	snprintf(t->comm, sizeof(t->comm), "%.15s", ps.comm);
+	t->mem = w->a->mem;
+	err = cpu_window__init(&t->cpu, (size_t)(w->a->for_ns / TICK_NS) + 4);
+	if (err) {
+		snprintf(why, why_len, "out of memory");
+		return err;
+	}
+	if (w->tracer) {
+		err = tracer__add_pid(w->tracer, pid, why, why_len);
+		if (err) {
+			cpu_window__free(&t->cpu);
+			return err;
+		}
+	}
+	/* Handled signals by BPF (no ptrace cost) when every watched signal has a
+	 * handler in this process now; otherwise ptrace, the only way to catch a fatal one. */
+	if (w->a->signals && w->bpf_signals) {
+		struct proc_status st;
+
+		if (!procfs_read_status(pid, -1, &st) &&
+		    ((st.sig_cgt << 1) & w->a->signals) == w->a->signals &&
+		    !tracer__set_stop_signals(w->tracer, pid, w->a->signals))
+			t->bpf_stop = w->a->signals;
+	}
+	if (w->sigtrace_on && !t->bpf_stop) {
+		err = sigtrace__attach(&w->st, pid, why, why_len);
+		if (err) {
+			sigtrace__detach(&w->st, pid);
+			if (w->tracer)
+				tracer__remove_pid(w->tracer, pid);
+			cpu_window__free(&t->cpu);
+			return err;
+		}
+		t->traced = true;
+	}
+	w->ntargets++;
+	emit("watching", json_pack("{s:i, s:s, s:b, s:s*}", "pid", pid, "name", t->comm, "ptrace",
+				   t->traced, "signals_by", !w->a->signals ? NULL :
+				   t->bpf_stop ? "bpf" : "ptrace"));
+	return 0;
+}
+
+static void target_gone(struct watch *w, struct target *t, int status, bool known)
+{
+	json_t *j = json_pack("{s:i, s:s}", "pid", t->pid, "name", t->comm);
+
+	t->gone = true;
+	if (known) {
+		if (WIFSIGNALED(status)) {
+			char buf[32];
+
+			json_object_set_new(j, "signal", json_string(signal_name(WTERMSIG(status), buf,
+									   sizeof(buf))));
+		} else if (WIFEXITED(status)) {
+			json_object_set_new(j, "exit_code", json_integer(WEXITSTATUS(status)));
+		}
+	}
+	if (w->tracer) {
+		tracer__remove_pid(w->tracer, t->pid);
+		if (t->bpf_stop)
+			tracer__set_stop_signals(w->tracer, t->pid, 0);
+	}
+	emit("target_exit", j);
+}
+
+/* --name: new processes with that name. */
+static void scan_name(struct watch *w)
+{
+	struct ps_filter f = { .name = w->a->name };
+	json_t *list = NULL, *p;
+	size_t i;
+
+	if (inspect__process_list(&f, &list))
+		return;
+	json_array_foreach(list, i, p) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(p, "id"));
+		char why[512];
+		int err;
+
+		if (pid == getpid() || find_target(w, pid))
+			continue;
+		err = add_target(w, pid, why, sizeof(why));
+		if (err && err != -ESRCH)
+			emit("error", json_pack("{s:i, s:s}", "pid", pid, "message", why));
+	}
+	json_decref(list);
+}
+
+/* --cgroup: the processes of a cgroup folder and of every folder below it. */
+static void scan_cgroup_dir(struct watch *w, const char *dir, int depth)
+{
+	char path[PATH_MAX + 32], line[32];
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			pid_t pid = (pid_t)atoi(line);
+			char why[512];
+			int err;
+
+			if (pid <= 0 || pid == getpid() || find_target(w, pid))
+				continue;
+			err = add_target(w, pid, why, sizeof(why));
+			if (err && err != -ESRCH)
+				emit("error", json_pack("{s:i, s:s}", "pid", pid, "message", why));
+		}
+		fclose(f);
+	}
+	if (depth > 16 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < PATH_MAX)
+			scan_cgroup_dir(w, path, depth + 1);
+	}
+	closedir(d);
+}
+
+static void check_alive(struct watch *w)
+{
+	for (size_t i = 0; i < w->ntargets; i++) {
+		struct target *t = &w->targets[i];
+		struct proc_stat ps;
+
+		/* Traced ones are reported by their wait status. */
+		if (t->gone || t->traced)
+			continue;
+		if (procfs_read_stat(t->pid, -1, &ps) || ps.state == 'Z')
+			target_gone(w, t, 0, false);
+	}
+}
+
+static bool all_gone(const struct watch *w)
+{
+	for (size_t i = 0; i < w->ntargets; i++)
+		if (!w->targets[i].gone)
+			return false;
+	return true;
+}
+
+static uint64_t mem_value(const struct watch *w, const struct proc_status *ps)
+{
+	return w->a->mem_private ? ps->rss_anon + ps->vm_swap : ps->vm_rss;
+}
+
+static long count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	long n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+struct stuck_ctx {
+	struct watch *w;
+	pid_t pid, tid;
+	uint64_t start_ns, running_ns;
+	uint64_t first_start; /* the oldest request not yet over the threshold */
+};
+
+static void on_inflight(void *ctx, pid_t tgid, pid_t tid, uint64_t start_ns, uint64_t running_ns)
+{
+	struct stuck_ctx *c = ctx;
+	struct target *t = find_target(c->w, tgid);
+
+	if (!t || t->last_stuck_start == start_ns)
+		return;
+	if (running_ns < c->w->a->threshold_ns) {
+		if (!c->first_start || start_ns < c->first_start)
+			c->first_start = start_ns;
+		return;
+	}
+	if (c->pid)
+		return;
+	c->pid = tgid;
+	c->tid = tid;
+	c->start_ns = start_ns;
+	c->running_ns = running_ns;
+}
+
+/*
+ * Stuck requests: one dump per request, while it still runs. The next look is when
+ * the oldest request in flight reaches the threshold (so the reaction does not wait
+ * for a tick), and at least every TICK_NS for requests that start meanwhile.
+ */
+static uint64_t check_stuck(struct watch *w, uint64_t now)
+{
+	const struct watch_args *a = w->a;
+	struct stuck_ctx c = { .w = w };
+	uint64_t next = now + (a->threshold_ns < TICK_NS ? a->threshold_ns : TICK_NS);
+
+	if (!dump_gate__ready(&w->gate, now))
+		return now + TICK_NS / 10;
+	tracer__scan_inflight(w->tracer, 0, on_inflight, &c);
+	if (c.pid) {
+		struct target *t = find_target(w, c.pid);
+
+		t->last_stuck_start = c.start_ns;
+		fire(w, t, "latency", json_pack("{s:i, s:f, s:f, s:s, s:b}", "tid", c.tid,
+						"running_ms", c.running_ns / 1e6, "threshold_ms",
+						a->threshold_ns / 1e6, "probe", a->latency_arg,
+						"stuck", 1), NULL, NULL);
+		return monotonic_ns();
+	}
+	/* bpf_ktime_get_ns and monotonic_ns are the same clock. */
+	if (c.first_start && c.first_start + a->threshold_ns < next)
+		next = c.first_start + a->threshold_ns;
+	return next;
+}
+
+/* The periodic triggers, every TICK_NS: the first one that fires per target. */
+static void tick(struct watch *w, uint64_t now)
+{
+	const struct watch_args *a = w->a;
+	struct tracer_thread_cpu *cpu = NULL;
+	size_t ncpu = 0;
+	static long nprocs;
+
+	if (!nprocs)
+		nprocs = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	if ((a->cpu >= 0 || a->cpu_below >= 0) && w->tracer)
+		tracer__read_thread_cpu(w->tracer, 0, &cpu, &ncpu);
+
+	for (size_t i = 0; i < w->ntargets && dump_gate__ready(&w->gate, now) && !stop_sig; i++) {
+		struct target *t = &w->targets[i];
+		struct proc_status ps;
+
+		if (t->gone)
+			continue;
+		if (manual) {
+			fire(w, t, "manual", json_pack("{s:s}", "source", "SIGUSR1"), NULL, NULL);
+			continue;
+		}
+		if (a->every_ns && now >= w->next_every) {
+			fire(w, t, "every", json_pack("{s:f}", "every_s", a->every_ns / 1e9), NULL, NULL);
+			continue;
+		}
+		if (cpu) {
+			uint64_t sum = 0;
+			double pct;
+
+			for (size_t k = 0; k < ncpu; k++)
+				if (cpu[k].tgid == t->pid)
+					sum += cpu[k].oncpu_ns;
+			cpu_window__add(&t->cpu, now, sum);
+			if (cpu_window__percent(&t->cpu, TICK_NS, &pct)) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				t->cpu_pct[t->cpu_head] = pct;
+				t->cpu_when[t->cpu_head] = ts.tv_sec + ts.tv_nsec / 1e9;
+				t->cpu_head = (t->cpu_head + 1) % CPU_SAMPLES;
+				if (t->cpu_count < CPU_SAMPLES)
+					t->cpu_count++;
+			}
+			if (cpu_window__percent(&t->cpu, a->for_ns, &pct)) {
+				if (a->cpu_total)
+					pct /= (double)nprocs;
+				if ((a->cpu >= 0 && pct >= a->cpu) ||
+				    (a->cpu_below >= 0 && pct < a->cpu_below)) {
+					cpu_window__reset(&t->cpu);
+					fire(w, t, a->cpu >= 0 && pct >= a->cpu ? "cpu" : "cpu_below",
+					     json_pack("{s:f, s:f, s:f, s:b}", "cpu_percent", pct,
+						       "threshold", a->cpu >= 0 ? a->cpu : a->cpu_below,
+						       "window_s", a->for_ns / 1e9, "of_all_cpus",
+						       a->cpu_total),
+					     NULL, NULL);
+					continue;
+				}
+			}
+		}
+		if ((a->mem_set || a->threads) && !procfs_read_status(t->pid, -1, &ps)) {
+			if (a->mem_set) {
+				int lvl = mem_levels__check(&t->mem, mem_value(w, &ps));
+
+				if (lvl >= 0) {
+					fire(w, t, a->mem.below ? "mem_below" : "mem",
+					     json_pack("{s:I, s:I, s:s}", "bytes",
+						       (json_int_t)mem_value(w, &ps), "level_bytes",
+						       (json_int_t)t->mem.bytes[lvl], "kind",
+						       a->mem_private ? "private" : "rss"),
+					     NULL, NULL);
+					continue;
+				}
+			}
+			if (a->threads && ps.threads >= a->threads) {
+				fire(w, t, "threads", json_pack("{s:I, s:i}", "threads",
+								(json_int_t)ps.threads, "threshold",
+								(int)a->threads), NULL, NULL);
+				continue;
+			}
+		}
+		if (a->fds) {
+			long n = count_fds(t->pid);
+
+			if (n >= a->fds) {
+				fire(w, t, "fds", json_pack("{s:i, s:i}", "fds", (int)n, "threshold",
+							    (int)a->fds), NULL, NULL);
+				continue;
+			}
+		}
+	}
+	if (a->every_ns && now >= w->next_every)
+		w->next_every = now + a->every_ns;
+	manual = 0;
+	free(cpu);
+}
+
+static char thread_state(pid_t pid, pid_t tid)
+{
+	struct proc_stat st;
+
+	return procfs_read_stat(pid, tid, &st) ? 0 : st.state;
+}
+
+/*
+ * A handled watched signal stopped the process from BPF (SIGSTOP queued at
+ * signal_deliver, taken before the handler's first instruction). Wait for that stop,
+ * dump (unless the gate says no), then SIGCONT, again if a late stop caught it.
+ */
+static void bpf_signal_stop(struct watch *w, struct target *t, const struct signals_event *e)
+{
+	uint64_t deadline = monotonic_ns() + 200000000ULL;
+	char buf[32], s;
+
+	while ((s = thread_state(t->pid, (pid_t)e->target_tid)) && s != 'T' && s != 't' &&
+	       monotonic_ns() < deadline) {
+		struct timespec ts = { 0, 100000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (!stop_sig && dump_gate__ready(&w->gate, monotonic_ns())) {
+		const char *code = si_code_name(e->sig, e->code);
+
+		fire(w, t, "signal", json_pack("{s:s, s:i, s:i, s:s*, s:s}", "signal",
+					       signal_name(e->sig, buf, sizeof(buf)), "signo",
+					       e->sig, "tid", e->target_tid, "code", code, "by",
+					       "bpf"), NULL, NULL);
+	}
+	for (int i = 0; i < 20; i++) {
+		struct timespec ts = { 0, 1000000 };
+
+		kill(t->pid, SIGCONT);
+		nanosleep(&ts, NULL);
+		s = thread_state(t->pid, (pid_t)e->target_tid);
+		if (s != 'T' && s != 't')
+			break;
+	}
+}
+
+/* Tracer events: the flight recorder, throws and completed slow requests. */
+static int on_event(void *ctx, const void *data, size_t size)
+{
+	struct watch *w = ctx;
+	const struct tracer_header *h = data;
+	json_t *j = tracer_event_to_json(data, size, &w->jctx);
+
+	if (j)
+		flight_add(w, json_incref(j));
+	if (size >= sizeof(struct signals_event) && h->type == TRACER_EV_DELIVER) {
+		const struct signals_event *e = data;
+		struct target *t = find_target(w, (pid_t)e->target_pid);
+
+		if (t && e->sig > 0 && e->sig < 64 && (t->bpf_stop & (1ULL << e->sig)) &&
+		    e->handler == SIGNALS_HANDLER_CUSTOM)
+			bpf_signal_stop(w, t, e);
+	}
+	if (size >= sizeof(*h) && !stop_sig && dump_gate__ready(&w->gate, monotonic_ns())) {
+		if (h->type == TRACER_EV_EXCEPTION && w->a->exception &&
+		    size >= sizeof(struct exceptions_event)) {
+			const struct exceptions_event *e = data;
+			struct target *t = find_target(w, (pid_t)e->pid);
+			char raw[EXCEPTIONS_TYPE_LEN + 1], type[512];
+
+			memcpy(raw, e->type_name, sizeof(e->type_name));
+			raw[EXCEPTIONS_TYPE_LEN] = 0;
+			demangle_type(raw, type, sizeof(type));
+			if (t && (!w->a->exception_filter ||
+				  !fnmatch(w->a->exception_filter, type, 0))) {
+				fire(w, t, "exception", json_incref(j ? j : json_object()), NULL, NULL);
+			}
+		} else if (h->type == TRACER_EV_LATENCY && w->a->latency_completed &&
+			   size >= sizeof(struct latency_event)) {
+			const struct latency_event *e = data;
+			struct target *t = find_target(w, (pid_t)e->pid);
+
+			if (t && e->duration_ns >= w->a->threshold_ns)
+				fire(w, t, "latency", json_incref(j ? j : json_object()), NULL, NULL);
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* An --on-dump command ended: say how (other children are not ours to report). */
+static void child_ended(struct watch *w, pid_t pid, int status)
+{
+	for (size_t i = 0; i < w->nchildren; i++) {
+		if (w->children[i] != pid)
+			continue;
+		w->children[i] = w->children[--w->nchildren];
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			emit("on_dump_exit", json_pack("{s:i, s:i}", "child", pid, "status",
+						       WIFEXITED(status) ? WEXITSTATUS(status) :
+						       128 + WTERMSIG(status)));
+		return;
+	}
+}
+
+/* Signal hits, target exits and --on-dump children, from sigtrace. */
+static void handle_sigtrace(struct watch *w)
+{
+	struct sigtrace_event ev;
+
+	while (!stop_sig && sigtrace__next(&w->st, &ev) == 1) {
+		struct target *t = find_target(w, ev.pid);
+
+		if (ev.kind == SIGTRACE_CHILD) {
+			child_ended(w, ev.pid, ev.status);
+			continue;
+		}
+		if (ev.kind == SIGTRACE_EXIT) {
+			if (t)
+				target_gone(w, t, ev.status, true);
+			continue;
+		}
+		{
+			struct freeze fz;
+			char buf[32];
+			const char *code = si_code_name(ev.sig, ev.info.si_code);
+			json_t *detail;
+
+			if (!t || !dump_gate__ready(&w->gate, monotonic_ns()) ||
+			    sigtrace__freeze(&w->st, &ev, &fz)) {
+				/* Not ours to dump now: the signal goes on at once. */
+				struct freeze one = { .pid = ev.pid };
+				struct frozen_thread ft = { .tid = ev.tid, .resume_sig = ev.sig };
+
+				one.threads = malloc(sizeof(ft));
+				if (one.threads) {
+					one.threads[0] = ft;
+					one.count = one.cap = 1;
+				}
+				sigtrace__resume(&w->st, &one);
+				continue;
+			}
+			detail = json_pack("{s:s, s:i, s:i, s:i, s:s*}", "signal",
+					   signal_name(ev.sig, buf, sizeof(buf)), "signo", ev.sig,
+					   "tid", ev.tid, "sender_pid", ev.info.si_pid, "code", code);
+			if (ev.sig == SIGSEGV || ev.sig == SIGBUS || ev.sig == SIGFPE ||
+			    ev.sig == SIGILL)
+				json_object_set_new(detail, "fault_address",
+						    json_hex((uint64_t)(uintptr_t)ev.info.si_addr));
+			fire(w, t, "signal", detail, &fz, &ev);
+			sigtrace__resume(&w->st, &fz);
+		}
+	}
+}
+
+/* argv split at --on-dump: everything after it is the command. */
+static char **split_on_dump(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++)
+		if (!strcmp(argv[i], "--on-dump")) {
+			if (i + 1 >= *argc)
+				return (char **)-1;
+			argv[*argc] = NULL;
+			*argc = i;
+			return &argv[i + 1];
+		}
+	return NULL;
+}
+
+static int do_watch(int argc, char **argv)
+{
+	static const struct argp_child children[] = { { &output_argp }, {} };
+	const struct argp argp = { watch_options, watch_parse, "[PID...]", watch_doc, children };
+	struct watch_args a = { .cpu = -1, .cpu_below = -1, .for_ns = 1000000000ULL,
+				.threshold_ns = 500000000ULL, .count = 1,
+				.type = DUMP_TYPE_DEFAULT };
+	struct sigaction sa = { .sa_handler = on_stop }, su = { .sa_handler = on_usr1 };
+	struct watch *w;
+	struct tracer_opts to = {};
+	uint64_t start = 0, next_tick = 0, next_scan = 0, next_stuck = 0;
+	char why[1024] = "";
+	int code = TD_EXIT_OK, err, sfd = -1;
+	sigset_t chld;
+
+	a.on_dump = split_on_dump(&argc, argv);
+	if (a.on_dump == (char **)-1)
+		return output_error(TD_EXIT_USAGE, "--on-dump needs a command");
+	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
+		return TD_EXIT_USAGE;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return output_error(TD_EXIT_FAILURE, "out of memory");
+	w->a = &a;
+	w->gate.limit = a.count;
+	w->gate.cooldown_ns = a.cooldown_ns;
+	w->st.watched = a.signals;
+	w->sigtrace_on = a.signals != 0;
+	if (!realpath(a.output ? a.output : ".", w->outdir)) {
+		code = output_error(TD_EXIT_USAGE, "bad --output %s: %m", a.output ? a.output : ".");
+		goto out;
+	}
+	{
+		struct stat sb;
+
+		if (stat(w->outdir, &sb) || !S_ISDIR(sb.st_mode)) {
+			code = output_error(TD_EXIT_USAGE, "--output %s is not a folder", w->outdir);
+			goto out;
+		}
+	}
+
+	/* BPF only for the triggers that need it. */
+	if (a.cpu >= 0 || a.cpu_below >= 0)
+		to.classes |= TRACER_CPU;
+	if (a.latency_arg) {
+		to.classes |= TRACER_LATENCY;
+		to.latency = &a.latency;
+		to.threshold_ns = a.threshold_ns;
+	}
+	if (a.exception) {
+		to.classes |= TRACER_EXCEPTION;
+		to.wake_exceptions = true;
+	}
+	/* The exit program also carries the BPF stop of handled signals (--signal). */
+	if (a.signals)
+		to.classes |= TRACER_EXIT;
+	if (to.classes == TRACER_EXIT) {
+		/* Only for --signal: without BPF, ptrace does it all. */
+		if (tracer__open(&to, &w->tracer, why, sizeof(why))) {
+			output_warn("handled signals go through ptrace: %s", why);
+			w->tracer = NULL;
+		}
+		to.classes = 0;
+	}
+	if (to.classes) {
+		err = tracer__open(&to, &w->tracer, why, sizeof(why));
+		if (err) {
+			code = output_error(err == -EPERM ? TD_EXIT_PERMISSION :
+					    err == -EOPNOTSUPP ? TD_EXIT_UNSUPPORTED :
+					    exit_code_from_errno(err), "%s", why);
+			goto out;
+		}
+		if ((to.classes & ~tracer__classes(w->tracer) & ~TRACER_EXIT)) {
+			code = output_error(TD_EXIT_UNSUPPORTED, "this kernel cannot run a needed "
+					    "trigger: %s", tracer__warnings(w->tracer));
+			goto out;
+		}
+	}
+	if (w->tracer) {
+		w->jctx.mono_to_epoch = tracer__mono_to_epoch(w->tracer);
+		w->jctx.probe = a.latency_arg;
+		w->bpf_signals = a.signals && (tracer__classes(w->tracer) & TRACER_EXIT);
+	}
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&su.sa_mask);
+	su.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &su, NULL);
+
+	for (size_t i = 0; i < a.npids; i++) {
+		err = add_target(w, a.pids[i], why, sizeof(why));
+		if (err) {
+			code = output_error(err == -EBUSY ? TD_EXIT_CONFLICT :
+					    err == -ENOENT ? TD_EXIT_NOT_FOUND :
+					    exit_code_from_errno(err), "%s", why);
+			goto out;
+		}
+	}
+	if (a.name)
+		emit("watching", json_pack("{s:s}", "name", a.name));
+	if (a.cgroup[0])
+		emit("watching", json_pack("{s:s}", "cgroup", a.cgroup));
+
+	/* SIGCHLD through a signalfd: blocked here, unblocked again for --on-dump. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (!sigprocmask(SIG_BLOCK, &chld, NULL))
+		sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	start = monotonic_ns();
+	w->next_every = start + a.every_ns;
+	while (!stop_sig) {
+		uint64_t now;
+		pid_t r;
+
+		if (w->sigtrace_on)
+			handle_sigtrace(w);
+		else
+			for (int st; (r = waitpid(-1, &st, WNOHANG)) > 0;) /* --on-dump */
+				child_ended(w, r, st);
+		/*
+		 * A tracee's stop raises SIGCHLD, read from a signalfd so a watched
+		 * process's signal waits for no timeout of ours (each one the target
+		 * takes stops it until we resume it). With the BPF tracer too, its ring
+		 * buffers are read every 5 ms.
+		 */
+		{
+			struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+			int ms = w->tracer ? 5 : 20;
+
+			if (w->tracer && !w->st.count) {
+				/* Nothing under ptrace: wait on the ring buffers, which wake
+				 * at once for a BPF signal stop or a throw. */
+				tracer__poll(w->tracer, ms, on_event, w);
+			} else if (sfd >= 0 && poll(&pfd, 1, ms) > 0) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+					;
+			} else if (sfd < 0) {
+				poll(NULL, 0, w->sigtrace_on ? 1 : ms);
+			}
+			if (w->tracer)
+				tracer__poll(w->tracer, 0, on_event, w);
+		}
+		now = monotonic_ns();
+		if ((a.name || a.cgroup[0]) && now >= next_scan) {
+			if (a.name)
+				scan_name(w);
+			else
+				scan_cgroup_dir(w, a.cgroup, 0);
+			next_scan = now + NAME_SCAN_NS;
+		}
+		if (a.latency_arg && !a.latency_completed && now >= next_stuck && !stop_sig)
+			next_stuck = check_stuck(w, now);
+		if (now >= next_tick) {
+			check_alive(w);
+			tick(w, now);
+			next_tick = now + TICK_NS;
+		}
+		if (dump_gate__spent(&w->gate))
+			break;
+		if (!a.name && !a.cgroup[0] && all_gone(w))
+			break;
+		if (a.max_duration_ns && now - start >= a.max_duration_ns)
+			break;
+	}
+
+out:
+	if (w->sigtrace_on)
+		sigtrace__detach(&w->st, 0);
+	if (sfd >= 0)
+		close(sfd);
+	if (w->tracer) {
+		/* No more BPF stops; a stop already queued gets its SIGCONT (stop_sig or a
+		 * spent gate: no dump). */
+		for (size_t i = 0; i < w->ntargets; i++)
+			if (w->targets[i].bpf_stop)
+				tracer__set_stop_signals(w->tracer, w->targets[i].pid, 0);
+		if (!stop_sig)
+			stop_sig = -1;
+		tracer__poll(w->tracer, 0, on_event, w);
+		if (stop_sig == -1)
+			stop_sig = 0;
+		tracer__destroy(w->tracer);
+	}
+	if (code == TD_EXIT_OK) {
+		emit("exit", json_pack("{s:i, s:i, s:s}", "dumps", (int)w->gate.count, "failures",
+				       (int)w->failures, "reason",
+				       stop_sig ? "interrupted" :
+				       dump_gate__spent(&w->gate) ? "count reached" :
+				       a.max_duration_ns && monotonic_ns() - start >=
+				       a.max_duration_ns ? "max duration" : "targets gone"));
+		if (w->failures)
+			code = TD_EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < w->ntargets; i++)
+		cpu_window__free(&w->targets[i].cpu);
+	for (size_t i = 0; i < w->flight_count; i++)
+		json_decref(w->flight[(w->flight_head + FLIGHT_MAX - w->flight_count + i) %
+				      FLIGHT_MAX]);
+	sigtrace__free(&w->st);
+	free(w->kept);
+	free(w->children);
+	free(w);
+	return code;
+}
+
+TD_COMMAND(watch, 45, "Dump a process when a trigger fires (signal, CPU, memory, latency...)",
+	   do_watch);
