@@ -84,6 +84,9 @@ $(OUTPUT)/userspace/%.o: userspace/%.c $(SKELS) $(wildcard userspace/*.h userspa
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# The explorer page goes into page.o by .incbin (userspace/serve/page.c).
+$(OUTPUT)/userspace/serve/page.o: userspace/serve/page.html
+
 $(OUTPUT)/tracedump: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

@@ -189,7 +189,9 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf, size_t
 	return len;
 }
 
-int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle **out)
+/* Opens the bundle on @path's file sink, or on @dest when @path is NULL. */
+static int bundle_open(const char *path, struct core_sink *dest, const struct bundle_opts *opts,
+		       struct bundle **out)
 {
 	struct core_sink *file = NULL, *z = NULL;
 	char level[4];
@@ -198,15 +200,22 @@ int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle
 
 	*out = NULL;
 	if (opts->format != BUNDLE_ZIP && opts->format != BUNDLE_TAR)
-		return -EINVAL;
-	if (opts->format == BUNDLE_ZIP && opts->zstd)
-		return -EINVAL; /* unzip cannot read zstd entries: see docs/bundle.md */
-	if (opts->zip_level < 0 || opts->zip_level > 9)
-		return -EINVAL;
-
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
+		err = -EINVAL;
+	else if (opts->format == BUNDLE_ZIP && opts->zstd)
+		err = -EINVAL; /* unzip cannot read zstd entries: see docs/bundle.md */
+	else if (opts->zip_level < 0 || opts->zip_level > 9)
+		err = -EINVAL;
+	else if (!(b = calloc(1, sizeof(*b))))
+		err = -ENOMEM;
+	else
+		err = 0;
+	if (err) {
+		if (dest) {
+			dest->abort(dest);
+			dest->free(dest);
+		}
+		return err;
+	}
 	*out = b; /* even on failure, for bundle__error() */
 	b->opts = *opts;
 	b->files = json_array();
@@ -219,9 +228,14 @@ int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle
 		goto cleanup;
 	}
 
-	err = sink_file__open(path, opts->force, &file, b->error, sizeof(b->error));
-	if (err)
-		goto cleanup;
+	if (dest) {
+		file = dest;
+		dest = NULL;
+	} else {
+		err = sink_file__open(path, opts->force, &file, b->error, sizeof(b->error));
+		if (err)
+			goto cleanup;
+	}
 	if (opts->zstd) {
 		err = sink_zstd__open(file, &opts->zstd_opts, &z);
 		if (err) {
@@ -260,8 +274,24 @@ int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle
 	return 0;
 
 cleanup:
+	if (dest) {
+		/* not handed over yet: it is ours to end all the same */
+		dest->abort(dest);
+		dest->free(dest);
+	}
 	bundle__abort(b);
 	return err;
+}
+
+int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle **out)
+{
+	return bundle_open(path, NULL, opts, out);
+}
+
+int bundle__open_sink(struct core_sink *dest, const struct bundle_opts *opts,
+		      struct bundle **out)
+{
+	return bundle_open(NULL, dest, opts, out);
 }
 
 /* Archive paths are relative, without empty, "." or ".." components. */

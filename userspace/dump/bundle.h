@@ -68,6 +68,14 @@ const char *bundle_suffix(const struct bundle_opts *opts);
 int bundle__open(const char *path, const struct bundle_opts *opts, struct bundle **out);
 
 /*
+ * The same, writing the archive into @dest instead of a file (serve streams it to an
+ * HTTP client). @dest belongs to the bundle from then on, even on failure: it is
+ * finished, aborted and freed with it. Zeros reach @dest through its zeros().
+ */
+int bundle__open_sink(struct core_sink *dest, const struct bundle_opts *opts,
+		      struct bundle **out);
+
+/*
  * Stores the executable of @pid and every file it maps executable, the loader's
  * symlinks to them, and the build-id links. A file that cannot be read is skipped and
  * listed in metadata ("skipped"), not an error; -errno for an archive write failure or

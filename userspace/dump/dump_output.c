@@ -90,7 +90,8 @@ static int open_bundle(struct dump_output *d, const char *path, const char *core
 	struct show_opts so = { 0 };
 	int err;
 
-	err = bundle__open(path, &bo, &d->bundle);
+	err = d->o.dest ? bundle__open_sink(d->o.dest, &bo, &d->bundle)
+			: bundle__open(path, &bo, &d->bundle);
 	if (err) {
 		snprintf(why, why_len, "%s", d->bundle && bundle__error(d->bundle)[0]
 						     ? bundle__error(d->bundle)

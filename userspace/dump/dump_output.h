@@ -21,10 +21,16 @@ enum dump_bundle {
 	DUMP_BUNDLE_TAR,
 };
 
+/* dump_output_opts.dest exists (serve streams bundles through it). */
+#define DUMP_OUTPUT_HAS_DEST 1
+
 struct dump_output_opts {
 	enum dump_bundle bundle;
 	bool zstd;  /* --compress zstd: a .core.zst, or a .tar.zst bundle */
 	bool force; /* replace an existing file */
+	/* A bundle written into this sink rather than a file at the path (serve streams
+	 * it); the bundle owns it from dump_output__open on. */
+	struct core_sink *dest;
 };
 
 struct dump_output;

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * GET|POST /api/processes/{id}/dump?dumpType=0|1|2: the core goes to the client as the
+ * dumper writes it, never held whole. A thread runs dumper__run() into a sink that
+ * writes to a pipe; the HTTP response reads the other end. The reply waits until the
+ * dumper has begun (so that "no such process" or "already traced" is a JSON error with
+ * its status, and the core's exact size becomes Content-Length) and then streams.
+ *
+ * Whatever the client does, the target is released: a client that disconnects or stops
+ * reading (the idle timeout) closes the pipe's read end, the sink's next write fails
+ * with EPIPE, and the dumper aborts and releases the target, as it does on every error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve/dump_route.h"
+
+#if __has_include("dump/dumper.h")
+#include "dump/dumper.h"
+#if __has_include("dump/dump_output.h")
+#include "dump/dump_output.h"
+#endif
+/* format=zip streams the bundle: it needs dump_output able to write into a sink. */
+#ifdef DUMP_OUTPUT_HAS_DEST
+#define DUMP_ZIP 1
+#else
+#define DUMP_ZIP 0
+#endif
+
+#define DUMP_PIPE_SIZE (1024 * 1024)
+#define DUMP_BLOCK (256 * 1024)
+
+struct dump_stream {
+	struct core_sink sink; /* first: the sink callbacks get back to the stream */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int refs;		/* the request, the dumper thread, the response */
+	int pipe_r, pipe_w;
+	bool begun;		/* the dumper called begin() or wrote: the reply may start */
+	bool done;		/* dumper__run returned */
+	int err;
+	char why[256];
+	uint64_t size;		/* exact core size from begin(), 0 unknown */
+	volatile sig_atomic_t cancel;
+	struct dump_opts opts;
+	bool zip;		/* the bundle, as a zip, around the core */
+	char core_name[256];	/* the core's file name (in the zip: its entry) */
+	struct dump_stream *next; /* in the list of running dumps */
+};
+
+/* The dumps running now: one per PID (409 for a second), at most --max-dumps. */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t running_cond = PTHREAD_COND_INITIALIZER;
+static struct dump_stream *running;
+static unsigned running_count;
+
+static void stream_unref(struct dump_stream *s)
+{
+	bool last;
+
+	pthread_mutex_lock(&s->lock);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!last)
+		return;
+	if (s->pipe_r >= 0)
+		close(s->pipe_r);
+	if (s->pipe_w >= 0)
+		close(s->pipe_w);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+static void mark_begun(struct dump_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->begun) {
+		s->begun = true;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* --- the sink: a pipe to the response ------------------------------------------------ */
+
+static int pipe_sink_begin(struct core_sink *sink, uint64_t size, uint64_t estimate)
+{
+	struct dump_stream *s = (struct dump_stream *)sink;
+
+	pthread_mutex_lock(&s->lock);
+	s->size = size;
+	pthread_mutex_unlock(&s->lock);
+	mark_begun(s);
+	return 0;
+}
+
+static int write_all(struct dump_stream *s, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(s->pipe_w, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = -errno;
+
+			snprintf(s->sink.why, sizeof(s->sink.why), "%s",
+				 err == -EPIPE ? "the client went away" : strerror(-err));
+			return err;
+		}
+		p += n;
+		len -= (size_t)n;
+		s->sink.bytes_out += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int pipe_sink_write(struct core_sink *sink, const void *buf, size_t len)
+{
+	struct dump_stream *s = (struct dump_stream *)sink;
+
+	mark_begun(s);
+	return write_all(s, buf, len);
+}
+
+/* HTTP has no holes: the zeros are sent. */
+static int pipe_sink_zeros(struct core_sink *sink, uint64_t len)
+{
+	static const char zeros[64 * 1024];
+	struct dump_stream *s = (struct dump_stream *)sink;
+	int err = 0;
+
+	mark_begun(s);
+	while (len && !err) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+
+		err = write_all(s, zeros, n);
+		len -= n;
+	}
+	return err;
+}
+
+static int pipe_sink_finish(struct core_sink *sink)
+{
+	return 0;
+}
+
+static void pipe_sink_abort(struct core_sink *sink)
+{
+}
+
+static void pipe_sink_free(struct core_sink *sink)
+{
+}
+
+#if DUMP_ZIP
+/* The bundle of `dump --bundle zip` (the core, the executable and libraries, metadata,
+ * README), written by the same code, into the pipe instead of a file. */
+static int dump_zip(struct dump_stream *s, char *why, size_t why_len)
+{
+	struct dump_output_opts oo = { .bundle = DUMP_BUNDLE_ZIP, .dest = &s->sink };
+	struct dump_output *out = NULL;
+	struct core_sink *core = NULL;
+	json_t *result = NULL;
+	int err;
+
+	err = dump_output__open(&oo, s->opts.pid, NULL, s->core_name, &out, &core, why,
+				why_len);
+	if (!err)
+		err = dumper__run(&s->opts, core, &result, why, why_len);
+	if (!err)
+		err = dump_output__finish(out, result, why, why_len);
+	if (core)
+		core->free(core);
+	json_decref(result);
+	dump_output__free(out);
+	return err;
+}
+#else
+static int dump_zip(struct dump_stream *s, char *why, size_t why_len)
+{
+	snprintf(why, why_len, "no bundle in this build");
+	return -EOPNOTSUPP;
+}
+#endif
+
+static void *dump_thread(void *arg)
+{
+	struct dump_stream *s = arg;
+	char why[256] = "";
+	int err;
+
+	if (s->zip)
+		err = dump_zip(s, why, sizeof(why));
+	else
+		err = dumper__run(&s->opts, &s->sink, NULL, why, sizeof(why));
+
+	pthread_mutex_lock(&s->lock);
+	s->done = true;
+	s->err = err;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	/* EOF for the reader, after done/err are set for it to read. */
+	close(s->pipe_w);
+	s->pipe_w = -1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+
+	pthread_mutex_lock(&running_lock);
+	for (struct dump_stream **p = &running; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	running_count--;
+	pthread_cond_broadcast(&running_cond);
+	pthread_mutex_unlock(&running_lock);
+	stream_unref(s);
+	return NULL;
+}
+
+/* --- the response: reads the pipe --------------------------------------------------- */
+
+static ssize_t read_dump(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct dump_stream *s = cls;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = s->pipe_r, .events = POLLIN };
+		ssize_t n;
+		int err;
+
+		if (serve_stopping)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		/* Wake up now and then to notice a stop while the dumper is busy. */
+		if (poll(&pfd, 1, 500) == 0)
+			continue;
+		n = read(s->pipe_r, buf, max);
+		if (n > 0)
+			return n;
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		pthread_mutex_lock(&s->lock);
+		err = s->err;
+		pthread_mutex_unlock(&s->lock);
+		/* A failed dump must not look complete: no last chunk, the connection drops. */
+		return err ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+	}
+}
+
+static void free_dump_response(void *cls)
+{
+	struct dump_stream *s = cls;
+
+	/* Done or not, the client is gone: close our end so that the dumper's next write
+	 * fails and it releases the target. */
+	pthread_mutex_lock(&s->lock);
+	if (!s->done)
+		s->cancel = 1;
+	close(s->pipe_r);
+	s->pipe_r = -1;
+	pthread_mutex_unlock(&s->lock);
+	stream_unref(s);
+}
+
+static void read_comm(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(out, len, "process");
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(out, (int)len, f))
+		out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
+/* Claims the right to dump @pid: 0, -EBUSY (already being dumped) or -EAGAIN (too many). */
+static int claim(struct dump_stream *s)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&running_lock);
+	for (struct dump_stream *d = running; d; d = d->next)
+		if (d->opts.pid == s->opts.pid)
+			err = -EBUSY;
+	if (!err && running_count >= serve_cfg->max_dumps)
+		err = -EAGAIN;
+	if (!err) {
+		s->next = running;
+		running = s;
+		running_count++;
+	}
+	pthread_mutex_unlock(&running_lock);
+	return err;
+}
+
+enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pid_t pid)
+{
+	const char *type_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "dumpType");
+	const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+	struct MHD_Response *resp;
+	struct dump_stream *s;
+	enum dump_type type = DUMP_TYPE_MINI; /* Kudu's default */
+	char comm[64], name[256], disposition[320];
+	enum MHD_Result ret;
+	pthread_t th;
+	int fds[2], err;
+	uint64_t size;
+
+	if (type_arg && dumper__parse_type(type_arg, &type))
+		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
+					  "invalid dumpType '%.32s': expected 0 (mini), 1 (default) "
+					  "or 2 (full)", type_arg);
+	if (format && strcmp(format, "zip"))
+		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
+					  "invalid format '%.32s': expected zip or nothing", format);
+	if (format && !DUMP_ZIP)
+		return server_reply_error(c, r, MHD_HTTP_NOT_IMPLEMENTED,
+					  "format=zip (the bundle) is not built into this tracedump");
+	if (pid == getpid())
+		return server_reply_error(c, r, MHD_HTTP_FORBIDDEN,
+					  "the server cannot dump itself (id 0): it would freeze "
+					  "the thread that writes the dump");
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return server_reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->pipe_r = s->pipe_w = -1;
+	s->refs = 1;
+	s->opts.pid = pid;
+	s->opts.type = type;
+	s->opts.cancel = &s->cancel;
+	s->zip = format != NULL;
+	s->sink = (struct core_sink){ .begin = pipe_sink_begin, .write = pipe_sink_write,
+				      .zeros = pipe_sink_zeros, .finish = pipe_sink_finish,
+				      .abort = pipe_sink_abort, .free = pipe_sink_free };
+
+	err = claim(s);
+	if (err) {
+		stream_unref(s);
+		if (err == -EBUSY)
+			return server_reply_error(c, r, MHD_HTTP_CONFLICT,
+						  "process %d is already being dumped", pid);
+		ret = server_reply_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					 "%u dumps are running already (--max-dumps)",
+					 serve_cfg->max_dumps);
+		return ret;
+	}
+	if (pipe2(fds, O_CLOEXEC)) {
+		err = -errno;
+		goto fail_unclaim;
+	}
+	s->pipe_r = fds[0];
+	s->pipe_w = fds[1];
+	fcntl(s->pipe_w, F_SETPIPE_SZ, DUMP_PIPE_SIZE); /* fewer wake-ups; best effort */
+	read_comm(pid, comm, sizeof(comm));
+	dumper__default_name(comm, "api", pid, time(NULL), s->core_name, sizeof(s->core_name));
+
+	s->refs = 2; /* this request and the thread */
+	err = pthread_create(&th, NULL, dump_thread, s);
+	if (err) {
+		s->refs = 1;
+		err = -err;
+		goto fail_unclaim;
+	}
+	pthread_detach(th);
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->begun && !s->done)
+		pthread_cond_wait(&s->cond, &s->lock);
+	err = s->done ? s->err : 0;
+	size = s->size;
+	pthread_mutex_unlock(&s->lock);
+	if (err) {
+		unsigned status = err == -EBUSY ? MHD_HTTP_CONFLICT : server_status_from_errno(err);
+
+		ret = server_reply_error(c, r, status, "cannot dump process %d: %s", pid, s->why);
+		stream_unref(s);
+		return ret;
+	}
+
+	pthread_mutex_lock(&s->lock);
+	s->refs++; /* the response's; the thread may already have dropped its own */
+	pthread_mutex_unlock(&s->lock);
+	/* A zip's size is known only at its end: chunked. */
+	resp = MHD_create_response_from_callback(size && !s->zip ? size : MHD_SIZE_UNKNOWN,
+						 DUMP_BLOCK, read_dump, s, free_dump_response);
+	if (!resp) {
+		free_dump_response(s);
+		stream_unref(s);
+		return MHD_NO;
+	}
+	snprintf(name, sizeof(name), "%s", s->core_name);
+	if (s->zip && strlen(name) > 5) /* "x.core" -> "x.zip" */
+		strcpy(name + strlen(name) - 5, ".zip");
+	snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s\"", name);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				s->zip ? "application/zip" : "application/octet-stream");
+	MHD_add_response_header(resp, "Content-Disposition", disposition);
+	MHD_add_response_header(resp, "X-Dump-Type", dumper__type_name(type));
+	server_common_headers(resp);
+	r->status = MHD_HTTP_OK;
+	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	stream_unref(s);
+	return ret;
+
+fail_unclaim:
+	pthread_mutex_lock(&running_lock);
+	for (struct dump_stream **p = &running; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	running_count--;
+	pthread_mutex_unlock(&running_lock);
+	stream_unref(s);
+	return server_reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				  "cannot start the dump: %s", strerror(-err));
+}
+
+void dump_route_cancel_all(void)
+{
+	pthread_mutex_lock(&running_lock);
+	for (struct dump_stream *d = running; d; d = d->next)
+		d->cancel = 1;
+	pthread_mutex_unlock(&running_lock);
+}
+
+bool dump_route_wait_idle(int timeout_ms)
+{
+	struct timespec deadline;
+	bool idle;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&running_lock);
+	while (running_count &&
+	       pthread_cond_timedwait(&running_cond, &running_lock, &deadline) != ETIMEDOUT)
+		;
+	idle = running_count == 0;
+	pthread_mutex_unlock(&running_lock);
+	return idle;
+}
+
+#else /* no dumper in this tree */
+
+enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pid_t pid)
+{
+	return server_reply_error(c, r, MHD_HTTP_NOT_IMPLEMENTED,
+				  "dumps are not built into this tracedump");
+}
+
+void dump_route_cancel_all(void)
+{
+}
+
+bool dump_route_wait_idle(int timeout_ms)
+{
+	return true;
+}
+
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* GET|POST /api/processes/{id}/dump: a core streamed to the client as it is written. */
+#ifndef TRACEDUMP_SERVE_DUMP_ROUTE_H
+#define TRACEDUMP_SERVE_DUMP_ROUTE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "serve/server.h"
+
+enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pid_t pid);
+
+/* On stop: asks every running dump to end (each releases its target), then waits up to
+ * @timeout_ms for them; false when some are still running. */
+void dump_route_cancel_all(void);
+bool dump_route_wait_idle(int timeout_ms);
+
+#endif /* TRACEDUMP_SERVE_DUMP_ROUTE_H */

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The JSON routes: every body comes from the builders of inspect/inspect.h, the ones the
+ * CLI prints, so `curl .../api/processes/42` and `tracedump show 42` agree. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/parse.h"
+#include "inspect/inspect.h"
+#include "serve/dump_route.h"
+#include "serve/events.h"
+#include "serve/server.h"
+
+#define DETAIL_MAX_CPU_INTERVAL_NS (5ull * 1000000000ull)
+#define KILL_TIMEOUT_NS (5ull * 1000000000ull)
+
+/* --main NAME: the lowest PID of that name, looked up on every request (it restarts). */
+static int resolve_main(pid_t *pid)
+{
+	struct ps_filter filter = { .name = serve_cfg->main_arg };
+	json_t *list = NULL;
+	int err;
+
+	if (!serve_cfg->main_arg)
+		return -ENOENT;
+	if (!parse_pid(serve_cfg->main_arg, pid, 0))
+		return 0;
+	err = inspect__process_list(&filter, &list);
+	if (err)
+		return err;
+	if (!json_array_size(list)) {
+		json_decref(list);
+		return -ESRCH;
+	}
+	*pid = (pid_t)json_integer_value(json_object_get(json_array_get(list, 0), "id"));
+	json_decref(list);
+	return 0;
+}
+
+int routes_resolve_id(struct MHD_Connection *c, struct serve_request *r, pid_t *pid,
+		      enum MHD_Result *ret)
+{
+	int err;
+
+	if (r->route.id == ROUTE_ID_SELF) {
+		*pid = getpid();
+		return 0;
+	}
+	if (r->route.id != ROUTE_ID_MAIN) {
+		*pid = (pid_t)r->route.id;
+		return 0;
+	}
+	err = resolve_main(pid);
+	if (!err)
+		return 0;
+	if (!serve_cfg->main_arg)
+		*ret = server_reply_error(c, r, MHD_HTTP_NOT_FOUND,
+					  "process -1 is the --main process, and none was given");
+	else if (err == -ESRCH)
+		*ret = server_reply_error(c, r, MHD_HTTP_NOT_FOUND,
+					  "no process named '%s' (--main)", serve_cfg->main_arg);
+	else
+		*ret = server_reply_error(c, r, server_status_from_errno(err),
+					  "cannot find the --main process: %s", strerror(-err));
+	return err;
+}
+
+static enum MHD_Result reply_inspect_error(struct MHD_Connection *c, struct serve_request *r,
+					   int err, pid_t pid, const char *what)
+{
+	switch (err) {
+	case -ESRCH:
+		return server_reply_error(c, r, MHD_HTTP_NOT_FOUND, "no process %d", pid);
+	case -ENOENT:
+		return server_reply_error(c, r, MHD_HTTP_NOT_FOUND, "no such %s in process %d",
+					  what, pid);
+	default:
+		return server_reply_error(c, r, server_status_from_errno(err),
+					  "cannot read the %s of process %d: %s", what, pid,
+					  strerror(-err));
+	}
+}
+
+/* Kudu's list carries is_scm_site; we give it and is_self on every entry, so that a
+ * client can skip the server without fetching each process. */
+static enum MHD_Result get_processes(struct MHD_Connection *c, struct serve_request *r)
+{
+	json_t *list = NULL, *p;
+	pid_t self = getpid();
+	size_t i;
+	int err;
+
+	err = inspect__process_list(NULL, &list);
+	if (err)
+		return server_reply_error(c, r, server_status_from_errno(err),
+					  "cannot list processes: %s", strerror(-err));
+	json_array_foreach(list, i, p) {
+		bool is_self = json_integer_value(json_object_get(p, "id")) == self;
+
+		json_object_set_new(p, "is_self", json_boolean(is_self));
+		json_object_set_new(p, "is_scm_site", json_boolean(is_self));
+	}
+	return server_reply_json(c, r, MHD_HTTP_OK, list);
+}
+
+static enum MHD_Result get_process(struct MHD_Connection *c, struct serve_request *r,
+				   pid_t pid)
+{
+	const char *arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cpu_interval");
+	struct show_opts opts = { 0 };
+	json_t *j = NULL;
+	int err;
+
+	if (arg && (parse_duration_ns(arg, &opts.cpu_interval_ns) ||
+		    opts.cpu_interval_ns > DETAIL_MAX_CPU_INTERVAL_NS))
+		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
+					  "invalid cpu_interval '%.32s': a duration up to 5s",
+					  arg);
+	err = inspect__process_detail(pid, &opts, &j);
+	if (err)
+		return reply_inspect_error(c, r, err, pid, "details");
+	return server_reply_json(c, r, MHD_HTTP_OK, j);
+}
+
+static enum MHD_Result delete_process(struct MHD_Connection *c, struct serve_request *r,
+				      pid_t pid)
+{
+	struct kill_opts opts = { .timeout_ns = KILL_TIMEOUT_NS };
+	json_t *j = NULL;
+	int err;
+
+	if (pid == getpid())
+		return server_reply_error(c, r, MHD_HTTP_FORBIDDEN,
+					  "the server does not kill itself (id 0)");
+	err = inspect__kill_tree(pid, &opts, &j);
+	if (err == -ESRCH)
+		return server_reply_error(c, r, MHD_HTTP_NOT_FOUND, "no process %d", pid);
+	if (err)
+		return server_reply_error(c, r, server_status_from_errno(err),
+					  "cannot kill process %d: %s", pid, strerror(-err));
+	return server_reply_json(c, r, MHD_HTTP_OK, j);
+}
+
+enum MHD_Result routes_dispatch(struct MHD_Connection *c, struct serve_request *r)
+{
+	enum MHD_Result ret = MHD_YES;
+	json_t *j = NULL;
+	pid_t pid = 0;
+	int err;
+
+	switch (r->route.kind) {
+	case ROUTE_PROCESSES:
+		return get_processes(c, r);
+	case ROUTE_EVENTS:
+		return events_reply(c, r);
+	default:
+		break;
+	}
+	if (routes_resolve_id(c, r, &pid, &ret))
+		return ret;
+
+	switch (r->route.kind) {
+	case ROUTE_PROCESS:
+		if (r->method_bit == METHOD_DELETE)
+			return delete_process(c, r, pid);
+		return get_process(c, r, pid);
+	case ROUTE_THREADS:
+		err = inspect__thread_list(pid, &j);
+		return err ? reply_inspect_error(c, r, err, pid, "threads")
+			   : server_reply_json(c, r, MHD_HTTP_OK, j);
+	case ROUTE_THREAD:
+		err = inspect__thread_detail(pid, r->route.tid, &j);
+		if (err == -ENOENT)
+			return server_reply_error(c, r, MHD_HTTP_NOT_FOUND,
+						  "thread %d is not a thread of process %d",
+						  r->route.tid, pid);
+		return err ? reply_inspect_error(c, r, err, pid, "thread")
+			   : server_reply_json(c, r, MHD_HTTP_OK, j);
+	case ROUTE_MODULES:
+		err = inspect__module_list(pid, &j);
+		return err ? reply_inspect_error(c, r, err, pid, "modules")
+			   : server_reply_json(c, r, MHD_HTTP_OK, j);
+	case ROUTE_MODULE:
+		err = inspect__module_detail(pid, r->route.base, &j);
+		if (err == -ENOENT)
+			return server_reply_error(c, r, MHD_HTTP_NOT_FOUND,
+						  "no module based at 0x%llx in process %d",
+						  (unsigned long long)r->route.base, pid);
+		return err ? reply_inspect_error(c, r, err, pid, "module")
+			   : server_reply_json(c, r, MHD_HTTP_OK, j);
+	case ROUTE_DUMP:
+		return dump_reply(c, r, pid);
+	default:
+		return server_reply_error(c, r, MHD_HTTP_NOT_FOUND, "no such route");
+	}
+}

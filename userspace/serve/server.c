@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/href.h"
+#include "common/jsonutil.h"
+#include "serve/host.h"
+#include "serve/server.h"
+
+const struct serve_config *serve_cfg;
+volatile sig_atomic_t serve_stopping;
+
+static const char WWW_AUTHENTICATE[] = "Basic realm=\"tracedump\", charset=\"UTF-8\"";
+
+static double elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1e3 + (now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* One JSON line per request on stderr, written with a single write(2) so that lines of
+ * concurrent requests never interleave. */
+static void access_log(const struct serve_request *r, enum MHD_RequestTerminationCode toe)
+{
+	json_t *j = json_pack("{s:s, s:o, s:o, s:i, s:o, s:f}", "event", "request", "method",
+			      json_string_cstr(r->method ? r->method : "?"), "path",
+			      json_string_cstr(r->path), "status",
+			      (int)r->status, "user", r->user[0] ? json_string_cstr(r->user) : json_null(),
+			      "duration_ms", elapsed_ms(&r->start));
+	char *s;
+
+	if (!j)
+		return;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		json_object_set_new(j, "aborted", json_true());
+	s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
+	json_decref(j);
+	if (!s)
+		return;
+	size_t n = strlen(s);
+	s[n] = '\n';
+	if (write(STDERR_FILENO, s, n + 1) < 0) {
+		/* stderr gone: nothing better to do */
+	}
+	free(s);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct serve_request *r = *con_cls;
+
+	if (!r)
+		return;
+	access_log(r, toe);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	json_t *j;
+	char *s;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	j = json_pack("{s:s, s:s}", "event", "http_error", "message", msg);
+	s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	if (s)
+		dprintf(STDERR_FILENO, "%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
+void server_common_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+enum MHD_Result server_reply_json(struct MHD_Connection *c, struct serve_request *r,
+				  unsigned status, json_t *body)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *s;
+	size_t n;
+
+	s = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(body);
+	if (!s) {
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		s = strdup("{\"error\":\"out of memory building JSON\",\"status\":500}");
+		if (!s)
+			return MHD_NO;
+	}
+	/* A trailing newline, as the CLI prints, so that `curl ... | jq` and line tools agree. */
+	n = strlen(s);
+	char *t = realloc(s, n + 2);
+	if (!t) {
+		free(s);
+		return MHD_NO;
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	resp = MHD_create_response_from_buffer(n + 1, t, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(t);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	server_common_headers(resp);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, WWW_AUTHENTICATE);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+					route_allow_header(r->route.kind));
+	r->status = status;
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result server_reply_error(struct MHD_Connection *c, struct serve_request *r,
+				   unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* The message may quote the request, which need not be UTF-8. */
+	return server_reply_json(c, r, status,
+				 json_pack("{s:o, s:i}", "error", json_string_cstr(msg), "status",
+					   (int)status));
+}
+
+unsigned server_status_from_errno(int err)
+{
+	switch (err) {
+	case -ESRCH:
+	case -ENOENT:
+		return MHD_HTTP_NOT_FOUND;
+	case -EPERM:
+	case -EACCES:
+		return MHD_HTTP_FORBIDDEN;
+	case -EINVAL:
+		return MHD_HTTP_BAD_REQUEST;
+	case -EBUSY:
+		return MHD_HTTP_CONFLICT;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+/* A browser sends Sec-Fetch-Site, and Origin on cross-origin requests; a page elsewhere
+ * must not make a logged-in browser dump or kill (an <img src=.../dump> is a GET). */
+static bool cross_site(struct MHD_Connection *c, const struct serve_request *r)
+{
+	const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+
+	if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+		return true;
+	return origin && strcmp(origin, r->base_url);
+}
+
+/* The checks, in the order a client can fix them: 400 Host, 404 route, 405 method,
+ * 401 credentials, 403 read-only or cross-site. Returns true when the request may go on;
+ * otherwise a reply has been queued (or MHD_NO is in *ret). */
+static bool check_request(struct MHD_Connection *c, struct serve_request *r, const char *url,
+			  enum MHD_Result *ret)
+{
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	char why[128];
+	int err;
+
+	if (!host || host_base_url(host, serve_cfg->tls_cert_pem != NULL, r->base_url,
+				   sizeof(r->base_url))) {
+		*ret = server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
+					  "missing or invalid Host header: expected name[:port]");
+		return false;
+	}
+	err = route_parse(url, &r->route, why, sizeof(why));
+	if (err == -ENOENT) {
+		*ret = server_reply_error(c, r, MHD_HTTP_NOT_FOUND, "no such route");
+		return false;
+	}
+	/* A bad id is reported after the credentials: an anonymous client learns nothing. */
+	if (!(route_methods(r->route.kind) & r->method_bit)) {
+		*ret = server_reply_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "method %s not allowed here", r->method);
+		return false;
+	}
+	if (serve_cfg->auth) {
+		const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_AUTHORIZATION);
+		char user[AUTH_USER_MAX + 1], pass[AUTH_PASS_MAX + 1];
+		bool ok = h && !auth_parse_basic(h, user, sizeof(user), pass, sizeof(pass)) &&
+			  auth_db__check(serve_cfg->auth, user, pass);
+
+		explicit_bzero(pass, sizeof(pass));
+		if (!ok) {
+			*ret = server_reply_error(c, r, MHD_HTTP_UNAUTHORIZED,
+						  h ? "wrong user name or password"
+						    : "credentials required (HTTP Basic)");
+			return false;
+		}
+		snprintf(r->user, sizeof(r->user), "%s", user);
+	}
+	if (err) {
+		*ret = server_reply_error(c, r, MHD_HTTP_BAD_REQUEST, "%s", why);
+		return false;
+	}
+	if (route_is_write(r->route.kind, r->method_bit)) {
+		if (serve_cfg->read_only) {
+			*ret = server_reply_error(c, r, MHD_HTTP_FORBIDDEN,
+						  "read-only server (--read-only): no kill, no dump");
+			return false;
+		}
+		if (cross_site(c, r)) {
+			*ret = server_reply_error(c, r, MHD_HTTP_FORBIDDEN,
+						  "cross-site request refused");
+			return false;
+		}
+	}
+	return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct serve_request *r = *con_cls;
+	enum MHD_Result ret = MHD_YES;
+	const char *len;
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		r->method = method; /* MHD keeps it until the request completes */
+		snprintf(r->path, sizeof(r->path), "%s", url);
+		r->method_bit = route_method_bit(method);
+		if (!check_request(c, r, url, &ret))
+			return ret;
+		/* A declared body too large is refused before it is sent (no 100 Continue). */
+		len = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						  MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (len && strtoull(len, NULL, 10) > SERVE_MAX_BODY)
+			return server_reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE,
+						  "request body over %d bytes", SERVE_MAX_BODY);
+		r->checked = true;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		/* The body is not used (webhooks post their own JSON); bounded all the same. */
+		r->body_bytes += *upload_data_size;
+		*upload_data_size = 0;
+		if (r->body_bytes > SERVE_MAX_BODY && !r->status)
+			return server_reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE,
+						  "request body over %d bytes", SERVE_MAX_BODY);
+		return MHD_YES;
+	}
+	if (r->status) /* already answered */
+		return MHD_YES;
+
+	href_set_base(r->base_url);
+	if (r->route.kind == ROUTE_PAGE)
+		ret = page_reply(c, r);
+	else
+		ret = routes_dispatch(c, r);
+	href_set_base(NULL);
+	return ret;
+}
+
+int server_start(const struct serve_config *cfg, struct MHD_Daemon **out, char *url,
+		 size_t url_len, char *why, size_t why_len)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	bool v6 = cfg->addr.ss_family == AF_INET6;
+	char host[INET6_ADDRSTRLEN];
+	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *d;
+	struct MHD_OptionItem opts[16];
+	size_t n = 0;
+
+	serve_cfg = cfg;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	if (cfg->tls_cert_pem)
+		flags |= MHD_USE_TLS;
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger,
+					     NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->addr };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+					     NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+					     SERVE_CONNECTION_MEMORY, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
+					     NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+					     (intptr_t)on_completed, NULL };
+	if (cfg->tls_cert_pem) {
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						     cfg->tls_cert_pem };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						     cfg->tls_key_pem };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_ARRAY, opts,
+			     MHD_OPTION_END);
+	if (!d) {
+		snprintf(why, why_len, "cannot listen (address in use, or a bad TLS certificate "
+			 "or key?)");
+		return -EADDRINUSE;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (v6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&cfg->addr)->sin6_addr, host,
+			  sizeof(host));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&cfg->addr)->sin_addr, host,
+			  sizeof(host));
+	snprintf(url, url_len, "%s://%s%s%s:%u", cfg->tls_cert_pem ? "https" : "http",
+		 v6 ? "[" : "", host, v6 ? "]" : "", info ? info->port : 0);
+	*out = d;
+	return 0;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The HTTP side of `serve`: one libmicrohttpd daemon (a thread per connection, so that a
+ * dump or an event stream may block its own connection only), the checks every request
+ * goes through in order (Host, route, method, auth, read-only, cross-site), the JSON
+ * replies and the access log. routes.c answers the API, page.c serves the page,
+ * dump_route.c and events.c stream.
+ */
+#ifndef TRACEDUMP_SERVE_SERVER_H
+#define TRACEDUMP_SERVE_SERVER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "serve/auth.h"
+#include "serve/route.h"
+
+/* Bounds on what a client can make the server hold. */
+#define SERVE_MAX_CONNECTIONS 128
+#define SERVE_CONNECTION_MEMORY (32 * 1024) /* URL + headers: 414/431 beyond */
+#define SERVE_MAX_BODY (1024 * 1024)	     /* a POST body is read and ignored */
+#define SERVE_IDLE_TIMEOUT_S 60	     /* default of --idle-timeout */
+#define SERVE_MAX_DUMPS 2
+
+struct serve_config {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	bool loopback;
+	char *tls_cert_pem, *tls_key_pem; /* both or neither */
+	struct auth_db *auth;		  /* NULL with --no-auth */
+	bool read_only;
+	const char *main_arg;		  /* --main PID|NAME, or NULL */
+	unsigned max_connections;
+	unsigned max_dumps;
+	unsigned idle_timeout_s;
+};
+
+/* One request, from its first header to its last byte sent (MHD's con_cls). */
+struct serve_request {
+	struct timespec start;
+	const char *method;
+	char path[256];		/* for the log: cut, never the query */
+	char user[AUTH_USER_MAX + 1];
+	char base_url[300];	/* "http(s)://Host" for hrefs */
+	unsigned status;
+	unsigned method_bit;
+	struct route route;
+	bool checked;		/* the checks passed; the body is being discarded */
+	size_t body_bytes;
+};
+
+extern const struct serve_config *serve_cfg;
+/* Set by SIGINT/SIGTERM: streams end, dumps are cancelled (the target is released). */
+extern volatile sig_atomic_t serve_stopping;
+
+/* Queues a JSON reply; @body is stolen. */
+enum MHD_Result server_reply_json(struct MHD_Connection *c, struct serve_request *r,
+				  unsigned status, json_t *body);
+/* {"error": "...", "status": N}. */
+enum MHD_Result server_reply_error(struct MHD_Connection *c, struct serve_request *r,
+				   unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The HTTP status for a negative errno of an inspect or dump call. */
+unsigned server_status_from_errno(int err);
+/* Adds the headers every reply carries (nosniff, no-store). */
+void server_common_headers(struct MHD_Response *resp);
+
+/* Starts the daemon; fills @url with the address it listens on. */
+int server_start(const struct serve_config *cfg, struct MHD_Daemon **out, char *url,
+		 size_t url_len, char *why, size_t why_len);
+
+/* routes.c: answers an API route whose checks passed. */
+/* The PID of the route's id (0: the server, -1: --main); on failure a reply is queued
+ * (its result in *ret) and -errno returned. */
+int routes_resolve_id(struct MHD_Connection *c, struct serve_request *r, pid_t *pid,
+		      enum MHD_Result *ret);
+enum MHD_Result routes_dispatch(struct MHD_Connection *c, struct serve_request *r);
+/* page.c */
+enum MHD_Result page_reply(struct MHD_Connection *c, struct serve_request *r);
+
+#endif /* TRACEDUMP_SERVE_SERVER_H */
