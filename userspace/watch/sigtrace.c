@@ -44,9 +44,8 @@ static struct sigtrace_thread *add(struct sigtrace *st, pid_t tid, pid_t tgid)
 		st->cap = cap;
 	}
 	t = &st->threads[st->count++];
-	t->tid = tid;
-	t->tgid = tgid;
-	t->stopped = false;
+	/* Every field: realloc'd memory holds whatever was there before. */
+	*t = (struct sigtrace_thread){ .tid = tid, .tgid = tgid };
 	return t;
 }
 
