@@ -360,6 +360,27 @@ def test_snapshot_dumps_from_a_copy(watch, target, tmp_path):
     assert t.alive()
 
 
+def test_then_analyze_a_crash(watch, target, tmp_path):
+    """--then analyze: the crash's analysis, written after the process is let go, has
+    the faulting thread first with SIGSEGV and crash_now on top, and the trigger."""
+    t = target("sigtarget")
+    w = watch(t.pid, "--signal", "SEGV", "--then", "analyze", "-o", tmp_path)
+    w.wait_event("watching")
+    os.kill(t.pid, SIGRTMIN + 2)  # the crashy thread writes through NULL
+    dump = w.wait_event("dump")
+    ev = w.wait_event("analysis")
+    assert w.finish() == 0
+    assert t.proc.wait(timeout=10) == -signal.SIGSEGV
+    assert ev["path"] == dump["path"] and ev["analysis"]["error"] is None, ev
+    path = ev["analysis"]["path"]
+    assert path.endswith(".analysis.json")
+    a = jq(open(path).read(), ".")
+    assert a["signal"]["name"] == "SIGSEGV" and a["signal"]["fault_address"] == "0x0"
+    assert a["threads"][0]["id"] == crashy_tid(t) and a["threads"][0]["crashed"] is True
+    assert a["threads"][0]["frames"][0]["function"] == "crash_now", a["threads"][0]
+    assert a["trigger"] is not None
+
+
 def test_then_kill_and_on_dump(watch, target, tmp_path):
     t = target("dumptarget", 1, 1)
     w = watch(t.pid, "--every", "100ms", "--then", "kill", "-o", tmp_path,

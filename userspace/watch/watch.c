@@ -29,6 +29,7 @@
 #include "common/procfs.h"
 #include "common/signals.h"
 #include "dump/dump_output.h"
+#include "analyze/analyze.h"
 #include "dump/dumper.h"
 #include "dump/freeze.h"
 #include "dump/sink_file.h"
@@ -83,6 +84,7 @@ struct watch_args {
 	struct dump_output_opts out; /* --bundle, --compress */
 	bool snapshot;
 	bool then_kill;
+	bool then_analyze;
 	const char *output;
 	unsigned keep;
 	uint64_t max_bytes;
@@ -128,6 +130,12 @@ struct watch {
 	uint64_t next_every;
 	pid_t *children; /* --on-dump commands still running */
 	size_t nchildren;
+	/* --then analyze: dumps to analyze once their process runs again. */
+	struct pending_analysis {
+		char *path;
+		pid_t pid;
+	} *to_analyze;
+	size_t nto_analyze;
 };
 
 static volatile sig_atomic_t stop_sig, manual;
@@ -190,7 +198,9 @@ static const struct argp_option watch_options[] = {
 	{ "snapshot", OPT_SNAPSHOT, NULL, 0, "As in dump: stop the process only to fork a "
 	  "copy-on-write copy and write the core from it. Not for --signal dumps: the "
 	  "process is already held at the signal, and dumped as it is" },
-	{ "then", OPT_THEN, "ACTION", 0, "After each dump: kill (SIGKILL the process)" },
+	{ "then", OPT_THEN, "ACTION", 0, "After each dump: kill (SIGKILL the process), "
+	  "analyze (write <dump>.analysis.json, as dump --analyze, once the process runs "
+	  "again: the analysis never holds it stopped); may be given twice" },
 	{ "output", 'o', "DIR", 0, "Where dumps go (default: the current folder); named "
 	  "<name>_<trigger>_<UTC time>.<pid>.core, each with <dump>.json beside it" },
 	{ "keep", OPT_KEEP, "N", 0, "Keep only the N newest dumps of this watch" },
@@ -370,9 +380,12 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --compress '%s': expected zstd", arg);
 		break;
 	case OPT_THEN:
-		if (strcmp(arg, "kill"))
-			argp_error(state, "invalid --then '%s': expected kill", arg);
-		a->then_kill = true;
+		if (!strcmp(arg, "kill"))
+			a->then_kill = true;
+		else if (!strcmp(arg, "analyze"))
+			a->then_analyze = true;
+		else
+			argp_error(state, "invalid --then '%s': expected kill or analyze", arg);
 		break;
 	case 'o':
 		a->output = arg;
@@ -735,10 +748,43 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 	apply_retention(w);
 	if (w->a->on_dump)
 		run_on_dump(w, path, t->pid, trigger);
+	if (w->a->then_analyze) {
+		void *p = realloc(w->to_analyze, (w->nto_analyze + 1) * sizeof(*w->to_analyze));
+		char *copy = strdup(path);
+
+		if (p && copy) {
+			w->to_analyze = p;
+			w->to_analyze[w->nto_analyze++] = (struct pending_analysis){ copy, t->pid };
+		} else {
+			free(copy);
+			emit("error", json_pack("{s:i, s:s, s:s}", "pid", t->pid, "message",
+						"analysis skipped", "reason", "out of memory"));
+		}
+	}
 	if (w->a->then_kill) {
 		kill(t->pid, SIGKILL);
 		emit("killed", json_pack("{s:i}", "pid", t->pid));
 	}
+}
+
+/* --then analyze, for the dumps of the last round: called from the loop, after any
+ * process held for its dump has been let go. */
+static void run_analyses(struct watch *w)
+{
+	for (size_t i = 0; i < w->nto_analyze; i++) {
+		struct pending_analysis *pa = &w->to_analyze[i];
+		json_t *r = json_object();
+
+		if (r) {
+			analyze__dump(pa->path, r);
+			emit("analysis", json_pack("{s:i, s:s, s:O*}", "pid", pa->pid, "path",
+						   pa->path, "analysis",
+						   json_object_get(r, "analysis")));
+			json_decref(r);
+		}
+		free(pa->path);
+	}
+	w->nto_analyze = 0;
 }
 
 static struct target *find_target(struct watch *w, pid_t pid)
@@ -1386,6 +1432,7 @@ static int do_watch(int argc, char **argv)
 		else
 			for (int st; (r = waitpid(-1, &st, WNOHANG)) > 0;) /* --on-dump */
 				child_ended(w, r, st);
+		run_analyses(w);
 		/*
 		 * A tracee's stop raises SIGCHLD, read from a signalfd so a watched
 		 * process's signal waits for no timeout of ours (each one the target
@@ -1437,6 +1484,8 @@ static int do_watch(int argc, char **argv)
 out:
 	if (w->sigtrace_on)
 		sigtrace__detach(&w->st, 0);
+	run_analyses(w);
+	free(w->to_analyze);
 	if (sfd >= 0)
 		close(sfd);
 	if (w->tracer) {
