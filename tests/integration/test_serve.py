@@ -212,6 +212,26 @@ def test_threads_and_modules(serve, target):
         libz["file_name"]
 
 
+def test_stack_route(serve, target):
+    """GET .../stack is `tracedump stack` over HTTP: both deadlocked threads with their
+    lock functions, the pause reported, the target left running; no HEAD, no POST."""
+    s = serve()
+    t = target("deadlock")
+    base = f"{s.url}/api/processes/{t.pid}"
+    r = curl(base + "/stack")
+    assert r.status == 200, r
+    assert r.jq(".pause_ms") is not None
+    for fn in ("take_b_after_a", "take_a_after_b"):
+        th = r.jq(f'[.threads[] | select(any(.frames[]; .function == "{fn}"))]')
+        assert len(th) == 1, th
+    status = Path(f"/proc/{t.pid}/status").read_text()
+    assert "TracerPid:\t0" in status and "State:\tS" in status, status
+    assert curl(base + "/stack", "-I").status == 405
+    assert curl(base + "/stack", "-X", "POST").status == 405
+    assert curl(f"{s.url}/api/processes/4000000/stack").status == 404
+    assert curl(base + "/stack", auth=None).status == 401
+
+
 def test_special_ids(serve, target):
     s = serve()
     assert curl(s.url + "/api/processes/0").jq(".id") == s.proc.pid

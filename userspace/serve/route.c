@@ -88,6 +88,8 @@ int route_parse(const char *path, struct route *r, char *why, size_t why_len)
 		r->kind = n == 4 ? ROUTE_MODULES : ROUTE_MODULE;
 	else if (!strcmp(seg[3], "dump") && n == 4)
 		r->kind = ROUTE_DUMP;
+	else if (!strcmp(seg[3], "stack") && n == 4)
+		r->kind = ROUTE_STACK;
 	else
 		return -ENOENT;
 	if (n > 5)
@@ -109,6 +111,7 @@ unsigned route_methods(enum route_kind kind)
 	case ROUTE_DUMP:
 		return METHOD_GET | METHOD_POST;
 	case ROUTE_EVENTS:
+	case ROUTE_STACK: /* no HEAD: it would stop the process for nothing */
 		return METHOD_GET;
 	default:
 		return METHOD_GET | METHOD_HEAD;
@@ -123,6 +126,7 @@ const char *route_allow_header(enum route_kind kind)
 	case ROUTE_DUMP:
 		return "GET, POST";
 	case ROUTE_EVENTS:
+	case ROUTE_STACK:
 		return "GET";
 	default:
 		return "GET, HEAD";

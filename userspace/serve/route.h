@@ -20,6 +20,7 @@ enum route_kind {
 	ROUTE_MODULES,	 /* GET /api/processes/{id}/modules */
 	ROUTE_MODULE,	 /* GET /api/processes/{id}/modules/{base_address} */
 	ROUTE_DUMP,	 /* GET|POST /api/processes/{id}/dump */
+	ROUTE_STACK,	 /* GET /api/processes/{id}/stack */
 	ROUTE_EVENTS,	 /* GET /api/events */
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyze/analyze.h"
 #include "common/parse.h"
 #include "inspect/inspect.h"
 #include "serve/dump_route.h"
@@ -142,6 +143,21 @@ static enum MHD_Result delete_process(struct MHD_Connection *c, struct serve_req
 	return server_reply_json(c, r, MHD_HTTP_OK, j);
 }
 
+/* `tracedump stack` over HTTP: the process is stopped only while it is unwound. */
+static enum MHD_Result get_stack(struct MHD_Connection *c, struct serve_request *r, pid_t pid)
+{
+	struct analyze_opts opts = {};
+	char why[256] = "";
+	json_t *j = NULL;
+	int err;
+
+	err = analyze__live(pid, &opts, &j, why, sizeof(why));
+	if (err)
+		return server_reply_error(c, r, server_status_from_errno(err), "%s",
+					  why[0] ? why : strerror(-err));
+	return server_reply_json(c, r, MHD_HTTP_OK, j);
+}
+
 enum MHD_Result routes_dispatch(struct MHD_Connection *c, struct serve_request *r)
 {
 	enum MHD_Result ret = MHD_YES;
@@ -191,6 +207,8 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *c, struct serve_request *
 			   : server_reply_json(c, r, MHD_HTTP_OK, j);
 	case ROUTE_DUMP:
 		return dump_reply(c, r, pid);
+	case ROUTE_STACK:
+		return get_stack(c, r, pid);
 	default:
 		return server_reply_error(c, r, MHD_HTTP_NOT_FOUND, "no such route");
 	}
