@@ -60,17 +60,8 @@ static error_t analyze_parse(int key, char *arg, struct argp_state *state)
 		    a->opts.top_mappings > 100000)
 			argp_error(state, "invalid --mappings '%s': expected 1 to 100000", arg);
 		break;
-	case ARGP_KEY_ARG:
-		if (a->path)
-			argp_error(state, "unexpected argument '%s'", arg);
-		a->path = arg;
-		break;
-	case ARGP_KEY_END:
-		if (!a->path)
-			argp_error(state, "missing CORE or BUNDLE");
-		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return argp_one_arg(key, arg, state, &a->path, "CORE or BUNDLE");
 	}
 	return 0;
 }

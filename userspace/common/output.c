@@ -41,6 +41,24 @@ static error_t output_parse(int key, char *arg, struct argp_state *state)
 
 const struct argp output_argp = { .options = output_options, .parser = output_parse };
 
+error_t argp_one_arg(int key, char *arg, struct argp_state *state, const char **slot,
+		     const char *what)
+{
+	switch (key) {
+	case ARGP_KEY_ARG:
+		if (*slot)
+			argp_error(state, "unexpected argument '%s'", arg);
+		*slot = arg;
+		return 0;
+	case ARGP_KEY_END:
+		if (!*slot)
+			argp_error(state, "missing %s", what);
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
 int output_json(json_t *j)
 {
 	size_t flags = output.pretty ? JSON_INDENT(2) : JSON_COMPACT;

@@ -31,6 +31,15 @@ extern struct output_opts output;
 /* argp child giving every command --json, --table and --pretty. */
 extern const struct argp output_argp;
 
+/*
+ * For commands that take exactly one positional argument: stores it in *@slot, and
+ * fails the parse on a second one ("unexpected argument") or on none ("missing @what").
+ * Returns ARGP_ERR_UNKNOWN for every other key, so a parser ends with
+ * `default: return argp_one_arg(key, arg, state, &a->pid_arg, "PID");`.
+ */
+error_t argp_one_arg(int key, char *arg, struct argp_state *state, const char **slot,
+		     const char *what);
+
 /* Prints @j (stolen) as one JSON document and a newline on stdout, flushed. */
 int output_json(json_t *j);
 

@@ -62,17 +62,8 @@ static error_t kill_parse(int key, char *arg, struct argp_state *state)
 	case OPT_SIGNAL_FIRST:
 		a->signal_arg = arg;
 		break;
-	case ARGP_KEY_ARG:
-		if (a->pid_arg)
-			argp_error(state, "unexpected argument '%s'", arg);
-		a->pid_arg = arg;
-		break;
-	case ARGP_KEY_END:
-		if (!a->pid_arg)
-			argp_error(state, "missing PID");
-		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return argp_one_arg(key, arg, state, &a->pid_arg, "PID");
 	}
 	return 0;
 }

@@ -34,17 +34,8 @@ static error_t passwd_parse(int key, char *arg, struct argp_state *state)
 	struct passwd_args *a = state->input;
 
 	switch (key) {
-	case ARGP_KEY_ARG:
-		if (a->user)
-			argp_error(state, "unexpected argument '%s'", arg);
-		a->user = arg;
-		break;
-	case ARGP_KEY_END:
-		if (!a->user)
-			argp_error(state, "missing USER");
-		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return argp_one_arg(key, arg, state, &a->user, "USER");
 	}
 	return 0;
 }
