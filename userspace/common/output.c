@@ -70,6 +70,12 @@ error_t argp_two_args(int key, char *arg, struct argp_state *state, const char *
 	}
 }
 
+int output_flush(void)
+{
+	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
+			      : TD_EXIT_OK;
+}
+
 int output_json(json_t *j)
 {
 	size_t flags = output.pretty ? JSON_INDENT(2) : JSON_COMPACT;

@@ -47,6 +47,9 @@ error_t argp_one_arg(int key, char *arg, struct argp_state *state, const char **
 error_t argp_two_args(int key, char *arg, struct argp_state *state, const char **first,
 		      const char *first_what, const char **second, const char *second_what);
 
+/* Flushes stdout: TD_EXIT_OK, or the error reported ("failed to write stdout"). */
+int output_flush(void);
+
 /* Prints @j (stolen) as one JSON document and a newline on stdout, flushed. */
 int output_json(json_t *j);
 

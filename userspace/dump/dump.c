@@ -321,8 +321,7 @@ static int do_dump(int argc, char **argv)
 		return output_json(result);
 	print_table(result);
 	json_decref(result);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 TD_COMMAND(dump, 20, "Write an ELF core of a running process (gdb, lldb, eu-stack)", do_dump);

@@ -148,8 +148,7 @@ static int run(int argc, char **argv, bool want_base)
 		return output_json(j);
 	print_table(j, want_base);
 	json_decref(j);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 static int do_modules(int argc, char **argv)

@@ -173,8 +173,7 @@ static int run(int argc, char **argv, bool want_tid)
 			print_table_row(t);
 	}
 	json_decref(j);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 static int do_threads(int argc, char **argv)
