@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <gelf.h>
+#include <sys/mman.h>
 #include <libelf.h>
 
 #include <bpf/bpf.h>
@@ -43,6 +44,8 @@ struct tracer {
 	tracer_event_fn fn;
 	void *fn_ctx;
 	char entry_cost[128]; /* how the latency uprobe's first instruction is handled */
+	struct latency_thread *inflight; /* the latency "inflight" array, mmapped */
+	size_t inflight_len;
 	int handled;
 };
 
@@ -238,6 +241,14 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 	if (err)
 		return err;
 	note_watched(t, s->maps.watched);
+	/* The stuck scan reads the in-flight slots in place: no syscall per slot. */
+	t->inflight_len = bpf_map__max_entries(s->maps.inflight) * sizeof(struct latency_thread);
+	t->inflight = mmap(NULL, t->inflight_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   bpf_map__fd(s->maps.inflight), 0);
+	if (t->inflight == MAP_FAILED) {
+		t->inflight = NULL;
+		return -errno;
+	}
 	if ((err = attach_prog(t, s->progs.latency_exit)))
 		return err;
 	return add_ring(t, s->maps.rb);
@@ -548,6 +559,8 @@ void tracer__destroy(struct tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
+	if (t->inflight)
+		munmap(t->inflight, t->inflight_len);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
@@ -898,38 +911,94 @@ void tracer__forget_dead_threads(struct tracer *t)
 
 int tracer__read_histogram(const struct tracer *t, uint64_t *slots, unsigned nslots)
 {
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *percpu;
+
 	memset(slots, 0, nslots * sizeof(*slots));
 	if (!t->lat)
 		return -EOPNOTSUPP;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
 	for (__u32 s = 0; s < nslots && s < LATENCY_HIST_SLOTS; s++) {
-		__u64 v;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(t->lat->maps.hist), &s, &v) == 0)
-			slots[s] = v;
+		if (bpf_map_lookup_elem(bpf_map__fd(t->lat->maps.hist), &s, percpu))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			slots[s] += percpu[c];
 	}
+	free(percpu);
 	return 0;
+}
+
+/* Below this a request is not checked for a dead thread (an access() each). */
+#define INFLIGHT_CHECK_NS 50000000ULL
+
+static bool thread_gone(pid_t tgid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", tgid, tid);
+	return access(path, F_OK) && errno == ENOENT;
+}
+
+/* Reports @lt when its outermost call runs for @min_ns; true when its thread is gone
+ * (it died mid-request without the exit program: no tp_btf, or exec). */
+static bool scan_one(const struct latency_thread *lt, uint64_t owner, uint64_t now,
+		     uint64_t min_ns, tracer_inflight_fn fn, void *ctx)
+{
+	pid_t tgid = owner >> 32, tid = (__u32)owner;
+	uint64_t start, running;
+
+	if (!__atomic_load_n(&lt->depth, __ATOMIC_ACQUIRE))
+		return false;
+	start = __atomic_load_n(&lt->start_ns[0], __ATOMIC_RELAXED);
+	if (now <= start)
+		return false;
+	running = now - start;
+	if (running < min_ns)
+		return false;
+	if (running >= INFLIGHT_CHECK_NS && thread_gone(tgid, tid))
+		return true;
+	fn(ctx, tgid, tid, start, running);
+	return false;
 }
 
 int tracer__scan_inflight(const struct tracer *t, uint64_t min_ns, tracer_inflight_fn fn,
 			  void *ctx)
 {
-	__u32 key, next, *prev = NULL;
+	__u32 key, next, *prev = NULL, dead[64];
 	uint64_t now = tracer_now_ns();
+	size_t ndead = 0;
 	int fd;
 
-	if (!t->lat)
+	if (!t->lat || !t->inflight)
 		return -EOPNOTSUPP;
-	fd = bpf_map__fd(t->lat->maps.inflight);
+	for (size_t i = 0; i < LATENCY_SLOTS; i++) {
+		struct latency_thread *lt = &t->inflight[i];
+		uint64_t owner = __atomic_load_n(&lt->owner, __ATOMIC_ACQUIRE);
+
+		if (!owner || !scan_one(lt, owner, now, min_ns, fn, ctx))
+			continue;
+		/* Free the dead thread's slot; a claim in between wins (it swapped 0 in). */
+		__atomic_store_n(&lt->depth, 0, __ATOMIC_RELAXED);
+		__atomic_compare_exchange_n(&lt->owner, &owner, 0, false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+	}
+	fd = bpf_map__fd(t->lat->maps.inflight_shared);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct latency_start s;
+		struct latency_thread lt;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &s))
-			continue;
-		if (now > s.start_ns && now - s.start_ns >= min_ns)
-			fn(ctx, s.tgid, key, s.start_ns, now - s.start_ns);
+		if (bpf_map_lookup_elem(fd, &key, &lt) == 0 &&
+		    scan_one(&lt, lt.owner, now, min_ns, fn, ctx) && ndead < 64)
+			dead[ndead++] = key;
 	}
+	/* After the walk: deleting the current key would lose our place. */
+	for (size_t i = 0; i < ndead; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
 	return 0;
 }
 
