@@ -447,3 +447,57 @@ def test_usdt_missing_probe(td, target):
     r = td("trace", t.pid, "--latency", "reqserver:reqserver:nothing", "--duration", "1s")
     assert r.rc == 3, r
     assert "nothing_start" in r.error()["error"]
+
+
+def test_recursion_times_each_level(target, trace):
+    t = target("nester", "recurse")
+    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    outer = int(read_line(t, "recursed")[1])
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    slow = [e["duration_ns"] for e in events if e["type"] == "latency"]
+    # 4 nested calls, each returned: the innermost first, each level a little longer.
+    assert len(slow) == 4, slow
+    assert slow == sorted(slow) and slow[0] >= 150e6 and slow[-1] <= outer, (slow, outer)
+    assert events[-1]["latency"]["requests"] == 4
+    assert events[-1]["stats"]["missed_returns"] == 0
+
+
+def test_call_left_by_longjmp_does_not_hide_the_next_stuck_one(target, trace):
+    t = target("nester", "jump")
+    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "500ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    read_line(t, "jumped")
+    stuck_start = int(read_line(t, "stuck_start")[1])
+    ev = tr.wait_for(lambda e: e["type"] == "stuck", timeout=10)
+    # The stuck call is the new one, not the call abandoned 200 ms before it.
+    start = ev["mono_ns"] - ev["running_ns"]
+    assert 0 <= start - stuck_start < 50e6, (start, stuck_start)
+    read_line(t, "unstuck")
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    assert len([e for e in events if e["type"] == "stuck"]) == 1
+    slow = [e for e in events if e["type"] == "latency"]
+    assert len(slow) == 1 and 3000 <= slow[0]["duration_ms"] < 3100
+
+
+def test_two_threads_at_once(target, trace):
+    t = target("nester", "threads")
+    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    truth = {}
+    for _ in range(2):
+        _, tid, ns = read_line(t, "req")
+        truth[int(tid)] = int(ns)
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    slow = {e["tid"]: e for e in events if e["type"] == "latency"}
+    assert set(slow) == set(truth)
+    for tid, e in slow.items():
+        assert abs(e["duration_ns"] - truth[tid]) <= 1_000_000, (e, truth[tid])
+        assert e["comm"] == ("w1" if truth[tid] < 200e6 else "w2")
+    assert events[-1]["latency"]["requests"] == 2
