@@ -28,6 +28,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u64 targ_threshold_ns = 200000000ULL;
+/* The uprobes are attached for every process (trace --follow: children are found by
+ * the fork program in "watched"), so filter here. Otherwise they are attached per
+ * watched PID (or for all) and the kernel filters: no lookup per call. */
+const volatile bool targ_filter = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -148,8 +152,11 @@ SEC("uprobe")
 int latency_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sp = user_sp(ctx), n;
-	struct latency_thread *t = thread_of(id, true);
+	struct latency_thread *t;
 
+	if (targ_filter && !is_watched(id >> 32))
+		return 0;
+	t = thread_of(id, true);
 	if (!t)
 		return 0;
 	n = t->depth;
@@ -182,7 +189,8 @@ int latency_return(struct pt_regs *ctx)
 	struct latency_thread *t = thread_of(id, false);
 
 	if (!t) {
-		stat_inc(TRACER_STAT_MISSED); /* attached while this call ran */
+		if (!targ_filter || is_watched(id >> 32))
+			stat_inc(TRACER_STAT_MISSED); /* attached while this call ran */
 		return 0;
 	}
 	n = t->depth;
@@ -212,8 +220,11 @@ SEC("usdt")
 int latency_usdt_start(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct latency_thread *t = thread_of(id, true);
+	struct latency_thread *t;
 
+	if (targ_filter && !is_watched(id >> 32))
+		return 0;
+	t = thread_of(id, true);
 	if (!t)
 		return 0;
 	t->start_ns[0] = bpf_ktime_get_ns();
@@ -230,7 +241,8 @@ int latency_usdt_end(struct pt_regs *ctx)
 	__u64 start;
 
 	if (!t || t->depth == 0) {
-		stat_inc(TRACER_STAT_MISSED);
+		if (!targ_filter || is_watched(id >> 32))
+			stat_inc(TRACER_STAT_MISSED);
 		return 0;
 	}
 	start = t->start_ns[0];

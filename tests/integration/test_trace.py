@@ -501,3 +501,33 @@ def test_two_threads_at_once(target, trace):
         assert abs(e["duration_ns"] - truth[tid]) <= 1_000_000, (e, truth[tid])
         assert e["comm"] == ("w1" if truth[tid] < 200e6 else "w2")
     assert events[-1]["latency"]["requests"] == 2
+
+
+def test_follow_latency_into_a_forked_child(target, trace):
+    t = target("nester", "fork")
+    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
+               "--events", "latency", "--follow")
+    os.kill(t.pid, signal.SIGUSR1)
+    child = int(read_line(t, "child")[1])
+    # The child's slow request, then its stuck one, under the child's pid.
+    ev = tr.wait_for(lambda e: e["type"] == "latency")
+    assert ev["pid"] == child and ev["tid"] == child and ev["duration_ms"] >= 150, ev
+    st = tr.wait_for(lambda e: e["type"] == "stuck", timeout=10)
+    assert st["pid"] == child and st["tid"] == child and st["running_ms"] < 3000, st
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    assert {e["pid"] for e in events if e["type"] in ("latency", "stuck")} == {child}
+    assert events[-1]["stats"]["missed_returns"] == 0
+
+
+def test_without_follow_a_child_is_not_traced(target, trace):
+    t = target("nester", "fork")
+    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    read_line(t, "child")
+    read_line(t, "req")
+    time.sleep(0.5)
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    assert not [e for e in events if e["type"] in ("latency", "stuck")]

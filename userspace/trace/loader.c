@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <libelf.h>
 
 #include <bpf/bpf.h>
@@ -45,6 +46,8 @@ struct tracer {
 	void *fn_ctx;
 	char entry_cost[128]; /* how the latency uprobe's first instruction is handled */
 	struct latency_thread *inflight; /* the latency "inflight" array, mmapped */
+	struct file_id { dev_t dev; ino_t ino; } wide[16]; /* files with uprobes for all PIDs */
+	size_t nwide;
 	size_t inflight_len;
 	int handled;
 };
@@ -225,6 +228,7 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 	t->lat = s;
 	s->rodata->targ_all = t->opts.all;
 	s->rodata->targ_threshold_ns = t->opts.threshold_ns;
+	s->rodata->targ_filter = t->opts.follow && !t->opts.all;
 	bpf_program__set_autoload(s->progs.latency_entry, !usdt);
 	bpf_program__set_autoload(s->progs.latency_return, !usdt);
 	bpf_program__set_autoload(s->progs.latency_usdt_start, usdt);
@@ -670,6 +674,25 @@ out:
 	free(tids);
 }
 
+/*
+ * With --follow the uprobes are attached by file for every process (pid -1) and BPF
+ * filters on "watched", so a child forked later is covered from its first call, with
+ * no attach race. True when @path's file already has them (it is added otherwise).
+ */
+static bool attached_for_all(struct tracer *t, const char *path, bool add)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return false;
+	for (size_t i = 0; i < t->nwide; i++)
+		if (t->wide[i].dev == st.st_dev && t->wide[i].ino == st.st_ino)
+			return true;
+	if (add && t->nwide < sizeof(t->wide) / sizeof(t->wide[0]))
+		t->wide[t->nwide++] = (struct file_id){ st.st_dev, st.st_ino };
+	return false;
+}
+
 int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 64];
@@ -698,9 +721,13 @@ int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen)
 			if (find_mapped(pid, bin, path, sizeof(path)) == 0)
 				bin = path;
 		}
-		ret = attach_latency(t, pid, bin, err, errlen);
-		if (ret)
-			return ret;
+		if (!t->opts.follow || !attached_for_all(t, bin, false)) {
+			ret = attach_latency(t, t->opts.follow ? -1 : pid, bin, err, errlen);
+			if (ret)
+				return ret;
+			if (t->opts.follow)
+				attached_for_all(t, bin, true);
+		}
 		note_entry_cost(t, bin);
 	}
 	if (t->classes & TRACER_EXCEPTION) {
@@ -710,8 +737,11 @@ int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen)
 		/* libstdc++ as the process maps it; a static C++ binary has its own. */
 		if (find_mapped(pid, "libstdc++", path, sizeof(path)))
 			snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		link = bpf_program__attach_uprobe_opts(t->exc->progs.exceptions_throw, pid, path, 0,
-						       &o);
+		/* exceptions_throw filters on "watched" itself. */
+		if (t->opts.follow && attached_for_all(t, path, false))
+			return 0;
+		link = bpf_program__attach_uprobe_opts(t->exc->progs.exceptions_throw,
+						       t->opts.follow ? -1 : pid, path, 0, &o);
 		if (!link) {
 			ret = -errno;
 			seterr(err, errlen, "cannot attach a uprobe to __cxa_throw for process %d "
@@ -721,6 +751,8 @@ int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen)
 		}
 		if ((ret = keep_link(t, link)))
 			return ret;
+		if (t->opts.follow)
+			attached_for_all(t, path, true);
 	}
 	return 0;
 }
