@@ -17,6 +17,13 @@
  * a C++ exception unwinding through the function) is dropped when a later entry or
  * return shows its frame is gone, instead of looking stuck forever.
  */
+/*
+ * No CO-RE in this object: vmlinux.h's types are used at their compiled offsets (only
+ * pt_regs, whose layout is UAPI), so it loads on a kernel without BTF, where libbpf
+ * refuses any object with CO-RE relocations (usdt.bpf.h's helpers included). Only
+ * latency_exit, a tp_btf program, is lost there.
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -55,19 +62,10 @@ struct {
 	__type(value, __u64);
 } hist SEC(".maps");
 
-/*
- * The user registers as the UAPI lays them out (bpf_user_pt_regs_t on x86-64), read
- * without CO-RE: this object then needs no kernel BTF, so latency works on a kernel
- * without /sys/kernel/btf/vmlinux (only latency_exit, a tp_btf program, is lost).
- */
-struct user_regs_x86_64 {
-	__u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip,
-		cs, flags, sp, ss;
-};
-
-static __always_inline __u64 user_sp(void *ctx)
+/* The user stack pointer: pt_regs is the UAPI layout here (bpf_user_pt_regs_t). */
+static __always_inline __u64 user_sp(struct pt_regs *ctx)
 {
-	return ((struct user_regs_x86_64 *)ctx)->sp;
+	return PT_REGS_SP(ctx);
 }
 
 static __always_inline __u32 log2_slot(__u64 v)
@@ -115,7 +113,7 @@ static __always_inline struct latency_thread *thread_of(__u64 id, bool create)
 }
 
 /* The end of a request that started at @start_ns: histogram, and an event if slow. */
-static __always_inline void record(void *ctx, __u64 id, __u64 start_ns, __u64 now)
+static __always_inline void record(struct pt_regs *ctx, __u64 id, __u64 start_ns, __u64 now)
 {
 	struct latency_event *e;
 	__u64 delta = now > start_ns ? now - start_ns : 0, *count;
