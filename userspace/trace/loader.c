@@ -158,9 +158,10 @@ static const char *load_hint(int err)
 static int open_cputime(struct tracer *t, bool want_cpu)
 {
 	struct cputime_bpf *s;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
-	s = cputime_bpf__open();
+	s = cputime_bpf__open_opts(&oo);
 	if (!s)
 		return -errno;
 	t->cpu = s;
@@ -190,9 +191,10 @@ static int open_cputime(struct tracer *t, bool want_cpu)
 static int open_signals(struct tracer *t, bool want_signals, bool want_exit)
 {
 	struct signals_bpf *s;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
-	s = signals_bpf__open();
+	s = signals_bpf__open_opts(&oo);
 	if (!s)
 		return -errno;
 	t->sig = s;
@@ -220,9 +222,10 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 {
 	struct latency_bpf *s;
 	bool usdt = t->latency.kind == LATENCY_USDT;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
-	s = latency_bpf__open();
+	s = latency_bpf__open_opts(&oo);
 	if (!s)
 		return -errno;
 	t->lat = s;
@@ -261,9 +264,10 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 static int open_exceptions(struct tracer *t)
 {
 	struct exceptions_bpf *s;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
-	s = exceptions_bpf__open();
+	s = exceptions_bpf__open_opts(&oo);
 	if (!s)
 		return -errno;
 	t->exc = s;
@@ -282,9 +286,14 @@ static const char *feature_error(const struct features *f, enum feature feat, ch
 				 size_t size)
 {
 	const struct feature_result *r = &f->r[feat];
+	char why[256];
 
-	snprintf(buf, size, "%s refused at %s: %s", feature_names[feat], r->step ? r->step : "?",
-		 r->err == -ETIME ? "attached but never fired" : strerror(-r->err));
+	features__describe(r, why, sizeof(why));
+	if (r->step && !strcmp(r->step, "btf"))
+		snprintf(buf, size, "%s %.200s", feature_names[feat], why);
+	else
+		snprintf(buf, size, "%s refused at %s: %.200s", feature_names[feat],
+			 r->step ? r->step : "?", why);
 	return buf;
 }
 
@@ -463,9 +472,14 @@ int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err,
 		goto cleanup;
 	}
 	if (!f.r[FEATURE_BTF].ok) {
-		warn(t, "cpu, signal, exit: need kernel BTF (/sys/kernel/btf/vmlinux: %s)",
-		     strerror(-f.r[FEATURE_BTF].err));
+		if (want & (TRACER_CPU | TRACER_SIGNAL | TRACER_EXIT))
+			warn(t, "cpu, signal, exit: need kernel BTF (%s: %s)",
+			     features__btf_path(), strerror(-f.r[FEATURE_BTF].err));
 		want &= ~(TRACER_CPU | TRACER_SIGNAL | TRACER_EXIT);
+		if (opts->follow)
+			warn(t, "--follow: needs kernel BTF (tp_btf sched_process_fork); children "
+				"are not followed");
+		t->opts.follow = false;
 	} else if ((mask & (1u << FEATURE_TP_BTF)) && !f.r[FEATURE_TP_BTF].ok) {
 		if (want & (TRACER_CPU | TRACER_SIGNAL | TRACER_EXIT))
 			warn(t, "cpu, signal, exit: need tp_btf programs: %s",
@@ -488,8 +502,10 @@ int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err,
 			if ((mask & (1u << i)) && (f.r[i].err == -EPERM || f.r[i].err == -EACCES))
 				e = -EPERM;
 		ret = e;
-		seterr(err, errlen, "nothing to trace on this host: %s%s", t->warnings,
-		       load_hint(e));
+		seterr(err, errlen, "nothing to trace on this host: %s%s%s", t->warnings,
+		       load_hint(e), !f.r[FEATURE_BTF].ok && f.r[FEATURE_RINGBUF].ok ?
+		       " without BTF, latency and exception events still work (--events "
+		       "latency,exception)" : "");
 		/* One line: the warnings end in '\n'. */
 		for (char *p = err; p && *p; p++)
 			if (*p == '\n')
