@@ -39,6 +39,9 @@ const volatile __u64 targ_threshold_ns = 200000000ULL;
  * the fork program in "watched"), so filter here. Otherwise they are attached per
  * watched PID (or for all) and the kernel filters: no lookup per call. */
 const volatile bool targ_filter = false;
+/* TID -> slot: LATENCY_SLOTS - 1, lower only with the TRACEDUMP_LATENCY_SLOTS test hook
+ * (threads then share slots, so the hash fallback is what gets tested). */
+const volatile __u32 targ_slot_mask = LATENCY_SLOTS - 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -87,7 +90,7 @@ static __always_inline struct latency_thread *thread_of(__u64 id, bool create)
 {
 	static const struct latency_thread fresh;
 	struct latency_thread *t;
-	__u32 tid = (__u32)id, idx = tid & (LATENCY_SLOTS - 1);
+	__u32 tid = (__u32)id, idx = tid & targ_slot_mask;
 
 	t = bpf_map_lookup_elem(&inflight, &idx);
 	if (!t)
@@ -255,7 +258,7 @@ SEC("tp_btf/sched_process_exit")
 int latency_exit(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, idx = tid & (LATENCY_SLOTS - 1);
+	__u32 tid = (__u32)id, idx = tid & targ_slot_mask;
 	struct latency_thread *t = bpf_map_lookup_elem(&inflight, &idx);
 
 	if (t && t->owner == id) {

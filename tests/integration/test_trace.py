@@ -62,9 +62,9 @@ def lines_of(proc):
 class Trace:
     """`tracedump trace ...` in the background; events are read line by line."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.proc = subprocess.Popen([str(TRACEDUMP), "trace", *map(str, args)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.lines = Lines(self.proc.stdout)
         self.events = []
         start = self.next_event(timeout=30)
@@ -484,23 +484,33 @@ def test_call_left_by_longjmp_does_not_hide_the_next_stuck_one(target, trace):
     assert len(slow) == 1 and 3000 <= slow[0]["duration_ms"] < 3100
 
 
-def test_two_threads_at_once(target, trace):
+@pytest.mark.parametrize("slots", [None, "1"])
+def test_two_threads_at_once(target, slots):
+    # slots=1 (TRACEDUMP_LATENCY_SLOTS, a test hook): both threads map to one array
+    # slot, so one of them goes through the hash fallback, in BPF and in the stuck scan.
     t = target("nester", "threads")
-    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
-               "--events", "latency")
-    os.kill(t.pid, signal.SIGUSR1)
-    truth = {}
-    for _ in range(2):
-        _, tid, ns = read_line(t, "req")
-        truth[int(tid)] = int(ns)
-    rc, events = tr.stop()
+    env = dict(os.environ, TRACEDUMP_LATENCY_SLOTS=slots) if slots else None
+    tr = Trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
+               "--events", "latency", env=env)
+    try:
+        os.kill(t.pid, signal.SIGUSR1)
+        truth = {}
+        for _ in range(2):
+            _, tid, ns = read_line(t, "req")
+            truth[int(tid)] = int(ns)
+        rc, events = tr.stop()
+    finally:
+        tr.kill()
     assert rc == 0, tr.stderr
     slow = {e["tid"]: e for e in events if e["type"] == "latency"}
     assert set(slow) == set(truth)
     for tid, e in slow.items():
         assert abs(e["duration_ns"] - truth[tid]) <= 1_000_000, (e, truth[tid])
-        assert e["comm"] == ("w1" if truth[tid] < 200e6 else "w2")
+        assert e["comm"] == ("w1" if truth[tid] < 450e6 else "w2")
+    # Both were seen while still running too (the scan runs every 100 ms).
+    assert {e["tid"] for e in events if e["type"] == "stuck"} == set(truth)
     assert events[-1]["latency"]["requests"] == 2
+    assert events[-1]["stats"]["missed_returns"] == 0 and events[-1]["stats"]["map_full"] == 0
 
 
 def test_follow_latency_into_a_forked_child(target, trace):

@@ -7,7 +7,7 @@
  *   recurse  handle_request(3, 150): 4 nested calls of ~150 ms; "recursed <ns>"
  *   jump     a call that longjmps out, "jumped <t>"; 200 ms later "stuck_start <t>",
  *            then a call stuck for 3 s; "unstuck"
- *   threads  threads "w1" and "w2" call handle_request(0, 120) and (0, 240) at once;
+ *   threads  threads "w1" and "w2" call handle_request(0, 300) and (0, 600) at once;
  *            each prints "req <tid> <ns>" (measured around the call)
  *   fork     forks a child that calls handle_request(0, 150) then (0, 3000): "child <pid>"
  *            first, then "req <tid> <ns>" after each call; the parent calls nothing
@@ -76,7 +76,7 @@ static void *worker(void *arg)
 {
 	long delay = (long)arg;
 
-	prctl(PR_SET_NAME, delay == 120 ? "w1" : "w2");
+	prctl(PR_SET_NAME, delay == 300 ? "w1" : "w2");
 	realtime();
 	timed_request(delay);
 	return NULL;
@@ -114,8 +114,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "threads")) {
 		pthread_t a, b;
 
-		pthread_create(&a, NULL, worker, (void *)120L);
-		pthread_create(&b, NULL, worker, (void *)240L);
+		pthread_create(&a, NULL, worker, (void *)300L);
+		pthread_create(&b, NULL, worker, (void *)600L);
 		pthread_join(a, NULL);
 		pthread_join(b, NULL);
 	} else if (!strcmp(mode, "fork")) {

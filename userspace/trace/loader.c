@@ -232,6 +232,14 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 	s->rodata->targ_all = t->opts.all;
 	s->rodata->targ_threshold_ns = t->opts.threshold_ns;
 	s->rodata->targ_filter = t->opts.follow && !t->opts.all;
+	{
+		/* Test hook: fewer slots, so threads share them and use the hash fallback. */
+		const char *env = getenv("TRACEDUMP_LATENCY_SLOTS");
+		unsigned long n = env ? strtoul(env, NULL, 10) : 0;
+
+		if (n && n <= LATENCY_SLOTS && !(n & (n - 1)))
+			s->rodata->targ_slot_mask = n - 1;
+	}
 	bpf_program__set_autoload(s->progs.latency_entry, !usdt);
 	bpf_program__set_autoload(s->progs.latency_return, !usdt);
 	bpf_program__set_autoload(s->progs.latency_usdt_start, usdt);
