@@ -35,7 +35,10 @@ static const char doctor_doc[] =
 	"Examples:\n"
 	"  tracedump doctor\n"
 	"  tracedump doctor --dir /var/dumps | jq '.bpf | map_values(.ok)'\n"
-	"Exit status is 0 when the probe ran, whatever it found.";
+	"Exit status is 0 when the probe ran, whatever it found.\n"
+	"Test hook: TRACEDUMP_BTF_PATH=FILE looks for kernel BTF at FILE instead of "
+	"/sys/kernel/btf/vmlinux; a FILE that does not exist simulates a kernel without "
+	"BTF (docs/trace.md).";
 
 static const struct argp_option doctor_options[] = {
 	{ "dir", 'd', "DIR", 0, "Folder whose free space to report (default: current)" },
