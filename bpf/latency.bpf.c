@@ -252,10 +252,8 @@ int latency_usdt_end(struct pt_regs *ctx)
 	return 0;
 }
 
-/* A thread that exits frees its slot (and forgets a request it died in). It runs in
- * the exiting task: no task_struct read, so no CO-RE. */
-SEC("tp_btf/sched_process_exit")
-int latency_exit(void *ctx)
+/* Frees the current thread's slot and hash entry, and so forgets its requests. */
+static __always_inline void forget_current(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, idx = tid & targ_slot_mask;
@@ -266,5 +264,21 @@ int latency_exit(void *ctx)
 		*(volatile __u64 *)&t->owner = 0;
 	}
 	bpf_map_delete_elem(&inflight_shared, &tid);
+}
+
+/* A thread that exits frees its slot (and forgets a request it died in). Both run in
+ * the task itself: no task_struct read, so no CO-RE. */
+SEC("tp_btf/sched_process_exit")
+int latency_exit(void *ctx)
+{
+	forget_current();
+	return 0;
+}
+
+/* exec replaces the stack: calls in flight there never return. */
+SEC("tp_btf/sched_process_exec")
+int latency_exec(void *ctx)
+{
+	forget_current();
 	return 0;
 }

@@ -484,6 +484,20 @@ def test_call_left_by_longjmp_does_not_hide_the_next_stuck_one(target, trace):
     assert len(slow) == 1 and 3000 <= slow[0]["duration_ms"] < 3100
 
 
+def test_exec_mid_request_is_not_stuck(target, trace):
+    t = target("nester", "exec")
+    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "200ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    read_line(t, "exec")
+    time.sleep(1)
+    # The same pid now runs sleep: the call that exec'd never returns, and is forgotten.
+    assert Path(f"/proc/{t.pid}/comm").read_text().strip() == "sleep"
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    assert not [e for e in events if e["type"] in ("stuck", "latency")]
+
+
 @pytest.mark.parametrize("slots", [None, "1"])
 def test_two_threads_at_once(target, slots):
     # slots=1 (TRACEDUMP_LATENCY_SLOTS, a test hook): both threads map to one array

@@ -7,6 +7,7 @@
  *   recurse  handle_request(3, 150): 4 nested calls of ~150 ms; "recursed <ns>"
  *   jump     a call that longjmps out, "jumped <t>"; 200 ms later "stuck_start <t>",
  *            then a call stuck for 3 s; "unstuck"
+ *   exec     prints "exec", then a call that execs sleep 3 (the call never returns)
  *   threads  threads "w1" and "w2" call handle_request(0, 300) and (0, 600) at once;
  *            each prints "req <tid> <ns>" (measured around the call)
  *   fork     forks a child that calls handle_request(0, 150) then (0, 3000): "child <pid>"
@@ -47,6 +48,8 @@ __attribute__((noinline)) long handle_request(int depth, long delay_ms, int jump
 {
 	if (depth > 0)
 		return handle_request(depth - 1, delay_ms, jump) + 1;
+	if (jump == 2)
+		execl("/bin/sleep", "sleep", "3", (char *)NULL);
 	if (jump)
 		longjmp(escape, 1);
 	if (delay_ms > 0)
@@ -111,6 +114,10 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		handle_request(0, 3000, 0);
 		printf("unstuck\n");
+	} else if (!strcmp(mode, "exec")) {
+		printf("exec\n");
+		fflush(stdout);
+		handle_request(0, 0, 2);
 	} else if (!strcmp(mode, "threads")) {
 		pthread_t a, b;
 

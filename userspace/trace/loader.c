@@ -244,12 +244,13 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 	bpf_program__set_autoload(s->progs.latency_return, !usdt);
 	bpf_program__set_autoload(s->progs.latency_usdt_start, usdt);
 	bpf_program__set_autoload(s->progs.latency_usdt_end, usdt);
-	/* Without tp_btf a thread dying mid-request leaves its entry until the TID is
-	 * reused; userspace's scan still reports it as stuck. */
+	/* Without tp_btf a thread dying mid-request leaves its slot until the scan sees
+	 * /proc/PID/task/TID gone (scan_one). */
 	bpf_program__set_autoload(s->progs.latency_exit, have_tp_btf);
+	bpf_program__set_autoload(s->progs.latency_exec, have_tp_btf);
 	if (!have_tp_btf)
-		warn(t, "latency: no tp_btf, so a thread that dies mid-request stays in the "
-			"in-flight table");
+		warn(t, "latency: no tp_btf, so a thread that dies or execs mid-request stays "
+			"in the in-flight table until the stuck scan finds it gone");
 	err = share_watched(t, s->maps.watched);
 	if (!err)
 		err = latency_bpf__load(s);
@@ -264,7 +265,8 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 		t->inflight = NULL;
 		return -errno;
 	}
-	if ((err = attach_prog(t, s->progs.latency_exit)))
+	if ((err = attach_prog(t, s->progs.latency_exit)) ||
+	    (err = attach_prog(t, s->progs.latency_exec)))
 		return err;
 	return add_ring(t, s->maps.rb);
 }
