@@ -47,10 +47,11 @@ def test_trace_without_btf_exits_5_with_the_reason(target):
         assert r.returncode == 5, (args, r)
         err = jq(r.stderr.strip().splitlines()[-1], ".")
         assert err["exit_code"] == 5 and "need kernel BTF (/nonexistent/vmlinux" in err["error"]
-        assert "latency and exception events still work" in err["error"]
+        assert "only the latency and exception uprobes work" in err["error"]
         assert r.stdout == ""
-    r = run("top", t.pid, "--count", "1")
-    assert r.returncode == 5, r
+    for args in (["top", t.pid, "--count", "1"], ["threads", t.pid, "--sample", "100ms"]):
+        r = run(*args)
+        assert r.returncode == 5 and "need kernel BTF" in r.stderr, r
 
 
 def test_latency_still_works_without_btf(target):

@@ -514,8 +514,8 @@ int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err,
 		ret = e;
 		seterr(err, errlen, "nothing to trace on this host: %s%s%s", t->warnings,
 		       load_hint(e), !f.r[FEATURE_BTF].ok && f.r[FEATURE_RINGBUF].ok ?
-		       " without BTF, latency and exception events still work (--events "
-		       "latency,exception)" : "");
+		       " without BTF only the latency and exception uprobes work (trace "
+		       "--events latency,exception)" : "");
 		/* One line: the warnings end in '\n'. */
 		for (char *p = err; p && *p; p++)
 			if (*p == '\n')
