@@ -465,6 +465,23 @@ def test_recursion_times_each_level(target, trace):
     assert events[-1]["stats"]["missed_returns"] == 0
 
 
+def test_recursion_deeper_than_timed(target, trace):
+    t = target("nester", "deep")
+    tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
+               "--events", "latency")
+    os.kill(t.pid, signal.SIGUSR1)
+    last = int(read_line(t, "deep")[1])
+    rc, events = tr.stop()
+    assert rc == 0, tr.stderr
+    slow = [e["duration_ns"] for e in events if e["type"] == "latency"]
+    # 6 nested calls: the outer 4 are timed, the 2 innermost returns are counted as
+    # missed; the next call is timed right again.
+    assert len(slow) == 5 and all(d >= 150e6 for d in slow), slow
+    assert abs(slow[-1] - last) <= 1_000_000, (slow[-1], last)
+    assert events[-1]["stats"]["missed_returns"] == 2
+    assert events[-1]["latency"]["requests"] == 5
+
+
 def test_call_left_by_longjmp_does_not_hide_the_next_stuck_one(target, trace):
     t = target("nester", "jump")
     tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "500ms",

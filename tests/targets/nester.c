@@ -5,6 +5,8 @@
  * @jump leaves through longjmp (no return: its uretprobe never fires).
  * After SIGUSR1 it runs MODE and prints what it did, with CLOCK_MONOTONIC times:
  *   recurse  handle_request(3, 150): 4 nested calls of ~150 ms; "recursed <ns>"
+ *   deep     handle_request(5, 150) (6 nested calls, deeper than the probe times), then
+ *            handle_request(0, 150); "deep <ns of the second>"
  *   jump     a call that longjmps out, "jumped <t>"; 200 ms later "stuck_start <t>",
  *            then a call stuck for 3 s; "unstuck"
  *   exec     prints "exec", then a call that execs sleep 3 (the call never returns)
@@ -104,6 +106,13 @@ int main(int argc, char **argv)
 
 		handle_request(3, 150, 0);
 		printf("recursed %llu\n", now_ns() - start);
+	} else if (!strcmp(mode, "deep")) {
+		unsigned long long start;
+
+		handle_request(5, 150, 0);
+		start = now_ns();
+		handle_request(0, 150, 0);
+		printf("deep %llu\n", now_ns() - start);
 	} else if (!strcmp(mode, "jump")) {
 		if (!setjmp(escape))
 			handle_request(0, 0, 1);
