@@ -103,6 +103,11 @@ static __always_inline struct latency_thread *thread_of(__u64 id, bool create)
 	}
 	/* Another live thread holds the slot (TIDs equal modulo LATENCY_SLOTS). */
 	t = bpf_map_lookup_elem(&inflight_shared, &tid);
+	if (t && t->owner != id && create) {
+		/* Left by a dead thread whose TID was reused (no exit program) */
+		t->owner = id;
+		t->depth = 0;
+	}
 	if (t || !create)
 		return t;
 	if (bpf_map_update_elem(&inflight_shared, &tid, &fresh, BPF_NOEXIST)) {
