@@ -89,7 +89,7 @@ static __always_inline __u32 log2_slot(__u64 v)
 static __always_inline struct latency_thread *thread_of(__u64 id, bool create)
 {
 	static const struct latency_thread fresh;
-	struct latency_thread *t;
+	struct latency_thread *t, *shared;
 	__u32 tid = (__u32)id, idx = tid & targ_slot_mask;
 
 	t = bpf_map_lookup_elem(&inflight, &idx);
@@ -97,12 +97,16 @@ static __always_inline struct latency_thread *thread_of(__u64 id, bool create)
 		return NULL;
 	if (t->owner == id)
 		return t;
-	if (create && !t->owner && __sync_val_compare_and_swap(&t->owner, 0, id) == 0) {
+	/* Not in the slot: in the hash, because another live thread held the slot (TIDs
+	 * equal modulo LATENCY_SLOTS) when this one started. It stays there even when the
+	 * slot frees up, so its calls in flight are not split between the two. */
+	shared = bpf_map_lookup_elem(&inflight_shared, &tid);
+	if (!shared && create && !t->owner &&
+	    __sync_val_compare_and_swap(&t->owner, 0, id) == 0) {
 		t->depth = 0;
 		return t;
 	}
-	/* Another live thread holds the slot (TIDs equal modulo LATENCY_SLOTS). */
-	t = bpf_map_lookup_elem(&inflight_shared, &tid);
+	t = shared;
 	if (t && t->owner != id && create) {
 		/* Left by a dead thread whose TID was reused (no exit program) */
 		t->owner = id;
