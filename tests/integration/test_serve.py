@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TRACEDUMP, jq, run_td
+from conftest import TARGETS, TRACEDUMP, jq, run_td
 
 USER, PASSWORD = "alice", "s3cret pw:with colon"
 
@@ -1008,6 +1008,23 @@ def test_snapshot_target_runs_while_the_client_stalls(serve, target):
     assert_running_free(t)
     log = [l for l in s.requests(1) if l["path"].endswith("/dump")]
     assert log[0]["status"] == 200 and log[0]["aborted"] is True, log
+
+
+@needs_dumper
+def test_snapshot_falls_back_to_the_freeze(serve, target, tmp_path):
+    """A target that cannot fork (seccomp) is dumped frozen; the log says why."""
+    s = serve()
+    t = target("snaptarget", "seccomp")  # its filter is in place when it says ready
+    r = curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=1", out=tmp_path / "f.core")
+    assert r.status == 200 and r.headers["x-dump-snapshot"] == "1"
+    out = gdb(TARGETS / "snaptarget", tmp_path / "f.core", "bt")
+    assert "#0" in out and "main" in out, out[-2000:]
+    (tmp_path / "f.core").unlink()
+    log = [l for l in s.requests(1) if l["path"].endswith("/dump")][0]
+    snap = log["dump"]["snapshot"]
+    assert snap["used"] is False and re.search(r"seccomp", snap["reason"]), log
+    assert child_pids(t.pid) == set()
+    assert proc_state(t.pid) not in ("t", "T", None)
 
 
 @needs_dumper
