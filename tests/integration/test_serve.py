@@ -983,6 +983,11 @@ def test_snapshot_dump_is_the_default(serve, target, tmp_path):
     assert snap["used"] is True and snap["fork_ms"] >= 0 and snap["extra_bytes"] >= 0, log
     assert log["dump"]["type"] == "default" and log["dump"]["pause_ms"] >= 0
     assert log["dump"]["bytes_written"] == int(r.headers["content-length"])
+    # back to back: the next request waits for the last one's copy to be reaped, no 409
+    for _ in range(3):
+        r = curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=0", out=tmp_path / "m.core")
+        assert r.status == 200, r
+    (tmp_path / "m.core").unlink()
     assert_running_free(t)
     assert child_pids(t.pid) == set(), "the copy was left behind"
 

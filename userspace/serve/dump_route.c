@@ -48,6 +48,8 @@ struct dump_stream {
 	int err;
 	char why[256];
 	uint64_t size;		/* exact core size from begin(), 0 unknown */
+	bool sent_all;		/* the core's last byte is in the pipe: only the release and
+				 * the copy's reaping are left (atomic: read by claim()) */
 	volatile sig_atomic_t cancel;
 	struct dump_opts opts;
 	bool zip;		/* the bundle, as a zip, around the core */
@@ -127,12 +129,21 @@ static int write_all(struct dump_stream *s, const void *buf, size_t len)
 	return 0;
 }
 
+static void note_sent_all(struct dump_stream *s)
+{
+	if (!s->zip && s->size && s->sink.bytes_out >= s->size)
+		__atomic_store_n(&s->sent_all, true, __ATOMIC_RELEASE);
+}
+
 static int pipe_sink_write(struct core_sink *sink, const void *buf, size_t len)
 {
 	struct dump_stream *s = (struct dump_stream *)sink;
+	int err;
 
 	mark_begun(s);
-	return write_all(s, buf, len);
+	err = write_all(s, buf, len);
+	note_sent_all(s);
+	return err;
 }
 
 /* HTTP has no holes: the zeros are sent. */
@@ -149,6 +160,7 @@ static int pipe_sink_zeros(struct core_sink *sink, uint64_t len)
 		err = write_all(s, zeros, n);
 		len -= n;
 	}
+	note_sent_all(s);
 	return err;
 }
 
@@ -307,15 +319,35 @@ static void read_comm(pid_t pid, char *out, size_t len)
 	fclose(f);
 }
 
-/* Claims the right to dump @pid: 0, -EBUSY (already being dumped) or -EAGAIN (too many). */
+/*
+ * Claims the right to dump @pid: 0, -EBUSY (already being dumped) or -EAGAIN (too many).
+ * A dump whose client has every byte may still be finishing (releasing the target,
+ * killing and reaping the snapshot's copy: tens of ms): a client that asks again at
+ * once waits for that (up to CLAIM_WAIT_S) instead of getting a 409.
+ */
+#define CLAIM_WAIT_S 5
 static int claim(struct dump_stream *s)
 {
+	struct timespec deadline;
 	int err = 0;
 
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += CLAIM_WAIT_S;
 	pthread_mutex_lock(&running_lock);
-	for (struct dump_stream *d = running; d; d = d->next)
-		if (d->opts.pid == s->opts.pid)
+	for (;;) {
+		struct dump_stream *same = NULL;
+
+		for (struct dump_stream *d = running; d; d = d->next)
+			if (d->opts.pid == s->opts.pid)
+				same = d;
+		if (!same)
+			break;
+		if (!__atomic_load_n(&same->sent_all, __ATOMIC_ACQUIRE) ||
+		    pthread_cond_timedwait(&running_cond, &running_lock, &deadline) == ETIMEDOUT) {
 			err = -EBUSY;
+			break;
+		}
+	}
 	if (!err && running_count >= serve_cfg->max_dumps)
 		err = -EAGAIN;
 	if (!err) {
