@@ -508,12 +508,14 @@ json_t *dump_route_log_end(void *stream, bool completed)
 	struct timespec deadline;
 	json_t *j = NULL;
 
-	/* The client has the last byte; the dumper is finishing (releasing the target,
-	 * reaping the copy): wait for it, briefly, to log what it did. */
+	/* The client has the last byte and the dumper is finishing (releasing the target,
+	 * reaping the copy): wait for it, briefly, to log what it did. Only then: a HEAD,
+	 * or a reply cut short, leaves a dumper that may be blocked on the pipe until the
+	 * response is freed, after this. (A zip's last chunk comes after the end.) */
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 5;
 	pthread_mutex_lock(&s->lock);
-	while (completed && !s->done &&
+	while (completed && __atomic_load_n(&s->sent_all, __ATOMIC_ACQUIRE) && !s->done &&
 	       pthread_cond_timedwait(&s->cond, &s->lock, &deadline) != ETIMEDOUT)
 		;
 	if (s->done && !s->err && s->result)
