@@ -18,6 +18,7 @@
 #include "serve/server.h"
 
 #define DETAIL_MAX_CPU_INTERVAL_NS (5ull * 1000000000ull)
+#define KILL_TIMEOUT_NS (5ull * 1000000000ull)
 
 /*
  * The CPU gate: at most one request per CPU reads /proc and builds JSON at a time. A
@@ -25,8 +26,8 @@
  * they share the CPUs by time slices with each other and with the clients, and a
  * request that needs 0.2 ms of CPU waits behind all of them (p99 over 100 ms with 64
  * wrk connections on 2 CPUs). With it the others sleep (up to GATE_WAIT_MAX_MS) until
- * a CPU is free, and each request runs to its end. Only the short routes pass through it: a dump, a kill, an
- * event stream, a stack or cpu_interval wait on other things and stay outside.
+ * a CPU is free, and each request runs to its end. Only the short routes pass through
+ * it: a dump, a kill, an event stream, a stack or cpu_interval wait on other things.
  */
 #define GATE_WAIT_MAX_MS 20
 static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
@@ -66,7 +67,6 @@ static void gate_leave(bool taken)
 	if (taken)
 		sem_post(&cpu_gate);
 }
-#define KILL_TIMEOUT_NS (5ull * 1000000000ull)
 
 /* --main NAME: the lowest PID of that name, looked up on every request (it restarts). */
 static int resolve_main(pid_t *pid)
