@@ -155,8 +155,9 @@ static void test_maps_lines(void **state)
 	assert_int_equal(procfs_parse_maps_line("1000-2000 rw-p 0 100000000:00 0", &m), -EINVAL);
 
 	/* Upper-case hex, and the largest values. */
-	assert_int_equal(procfs_parse_maps_line("7FFD1000-ffffffffffffffff r--s 0000000A 0A:fFfFfFfF "
-						"18446744073709551615 /x\n", &m), 0);
+	assert_int_equal(procfs_parse_maps_line("7FFD1000-ffffffffffffffff r--s 0000000A "
+						"0A:fFfFfFfF 18446744073709551615 /x\n", &m),
+			 0);
 	assert_int_equal(m.start, 0x7ffd1000ULL);
 	assert_int_equal(m.end, 0xffffffffffffffffULL);
 	assert_string_equal(m.perms, "r--s");

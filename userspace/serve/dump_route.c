@@ -388,7 +388,8 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	    strcmp(snapshot_arg, "true") && strcmp(snapshot_arg, "false"))
 		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
 					  "invalid snapshot '%.32s': expected 1 (the default: a "
-					  "copy-on-write snapshot) or 0 (a plain freeze)", snapshot_arg);
+					  "copy-on-write snapshot) or 0 (a plain freeze)",
+					  snapshot_arg);
 	if (format && !DUMP_ZIP)
 		return server_reply_error(c, r, MHD_HTTP_NOT_IMPLEMENTED,
 					  "format=zip (the bundle) is not built into this tracedump");
