@@ -1,0 +1,1155 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The pre-copy snapshot: two short freezes around a copy made while the target runs;
+ * the design is in precopy.h. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/userfaultfd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/procfs.h"
+#include "dump/arch.h"
+#include "dump/capture.h"
+#include "dump/freeze.h"
+#include "dump/memory.h"
+#include "dump/notes.h"
+#include "dump/precopy.h"
+#include "dump/sink.h"
+#include "dump/sink_file.h"
+#include "dump/snapshot.h"
+
+/* Linux 6.5 / 6.7 additions that Debian 12's headers (6.1) lack. */
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef PAGEMAP_SCAN /* include/uapi/linux/fs.h, Linux 6.7 */
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+struct page_region {
+	uint64_t start, end, categories;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PM_SCAN_WP_MATCHING (1 << 0)
+#define PAGE_IS_WPALLOWED (1 << 0)
+#define PAGE_IS_WRITTEN (1 << 1)
+#define PAGE_IS_FILE (1 << 2)
+#define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_SWAPPED (1 << 4)
+#define PAGE_IS_PFNZERO (1 << 5)
+#endif
+
+#define UFFD_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
+/* A round that finds less than this written is the last: freeze #2 reads the rest. */
+#define ROUND_ENOUGH (4ULL << 20)
+/* Reads of the rounds go through a buffer of this size; ios are cut to it. */
+#define IO_CHUNK (64ULL << 20)
+#define USER_TOP (1ULL << 47) /* PAGEMAP_SCAN refuses ranges above the user space */
+
+/* --- small lists ------------------------------------------------------------------ */
+
+/* [start, end) of memory, found in the file from offset @off. */
+struct span {
+	uint64_t start, end, off;
+};
+
+struct spans {
+	struct span *v;
+	size_t n, cap;
+};
+
+static int spans_push(struct spans *s, uint64_t start, uint64_t end, uint64_t off)
+{
+	struct span *last = s->n ? &s->v[s->n - 1] : NULL;
+
+	if (end <= start)
+		return 0;
+	if (last && last->end == start && last->off + (last->end - last->start) == off) {
+		last->end = end;
+		return 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		void *p = realloc(s->v, cap * sizeof(*s->v));
+
+		if (!p)
+			return -ENOMEM;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct span){ start, end, off };
+	return 0;
+}
+
+/* Memory to read ([start, end)) and where it goes in the file (off); at most IO_CHUNK
+ * each, so a batch of them fits the round buffer and one process_vm_readv. */
+static int ios_push(struct spans *s, uint64_t *bytes, uint64_t start, uint64_t end,
+		    uint64_t off)
+{
+	int err = 0;
+
+	while (!err && start < end) {
+		uint64_t len = end - start < IO_CHUNK ? end - start : IO_CHUNK;
+		struct span *last = s->n ? &s->v[s->n - 1] : NULL;
+
+		if (last && last->end == start && last->off + (last->end - last->start) == off &&
+		    last->end - last->start + len <= IO_CHUNK) {
+			last->end += len;
+		} else {
+			err = spans_push(s, start, start + len, off);
+		}
+		*bytes += len;
+		start += len;
+		off += len;
+	}
+	return err;
+}
+
+struct regions {
+	struct page_region *v;
+	size_t n, cap;
+};
+
+/*
+ * PAGEMAP_SCAN of [start, end) of the process behind @pagemap, appending the regions.
+ * With PM_SCAN_WP_MATCHING the matching pages are write-protected again in the same
+ * walk. 0 or -errno.
+ */
+static int scan(int pagemap, uint64_t start, uint64_t end, uint64_t flags, uint64_t mask,
+		uint64_t ret_mask, struct regions *out)
+{
+	uint64_t at = start;
+
+	while (at < end) {
+		struct pm_scan_arg a;
+		long n;
+
+		if (out->cap - out->n < 4096) {
+			size_t cap = out->cap ? out->cap * 2 : 65536;
+			void *p = realloc(out->v, cap * sizeof(*out->v));
+
+			if (!p)
+				return -ENOMEM;
+			out->v = p;
+			out->cap = cap;
+		}
+		a = (struct pm_scan_arg){
+			.size = sizeof(a), .flags = flags, .start = at, .end = end,
+			.vec = (uint64_t)(uintptr_t)(out->v + out->n), .vec_len = out->cap - out->n,
+			.category_mask = mask, .return_mask = ret_mask,
+		};
+		n = ioctl(pagemap, PAGEMAP_SCAN, &a);
+		if (n < 0)
+			return -errno;
+		out->n += (size_t)n;
+		if (a.walk_end <= at)
+			break;
+		at = a.walk_end;
+	}
+	return 0;
+}
+
+/* The first region of @r ending after @addr (binary search). */
+static size_t region_at(const struct regions *r, uint64_t addr)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (r->v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first span of @s ending after @addr. */
+static size_t span_at(const struct spans *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* --- reading ---------------------------------------------------------------------- */
+
+/*
+ * Reads the memory of @n ios of @pid into @buf, one after the other. What
+ * process_vm_readv refuses is tried page by page with /proc/PID/mem; what neither
+ * gives is zeros, counted in *@unreadable. -ESRCH when the process is gone.
+ */
+static int read_ios(pid_t pid, int memfd, const struct span *io, size_t n, unsigned char *buf,
+		    uint64_t *unreadable)
+{
+	struct iovec remote[IOV_MAX];
+	size_t i = 0;
+
+	while (i < n) {
+		size_t cnt = 0, want = 0;
+		struct iovec local;
+		ssize_t got;
+
+		for (; cnt < IOV_MAX && i + cnt < n; cnt++) {
+			remote[cnt].iov_base = (void *)io[i + cnt].start;
+			remote[cnt].iov_len = io[i + cnt].end - io[i + cnt].start;
+			want += remote[cnt].iov_len;
+		}
+		local = (struct iovec){ buf, want };
+		got = process_vm_readv(pid, &local, 1, remote, cnt, 0);
+		if (got < 0 && errno == ESRCH)
+			return -ESRCH;
+		if (got < 0)
+			got = 0;
+		if ((size_t)got == want) {
+			buf += want;
+			i += cnt;
+			continue;
+		}
+		/* Skip the ios read whole; the one that failed goes page by page. */
+		while ((size_t)got >= io[i].end - io[i].start) {
+			got -= io[i].end - io[i].start;
+			buf += io[i].end - io[i].start;
+			i++;
+		}
+		for (uint64_t a = io[i].start + got; a < io[i].end; a += 4096) {
+			size_t len = io[i].end - a < 4096 ? io[i].end - a : 4096;
+			unsigned char *dst = buf + (a - io[i].start);
+
+			if (memfd < 0 || pread(memfd, dst, len, (off_t)a) != (ssize_t)len) {
+				memset(dst, 0, len);
+				*unreadable += len;
+			}
+		}
+		buf += io[i].end - io[i].start;
+		i++;
+	}
+	return 0;
+}
+
+/* Writes what read_ios() put in @buf to the file, each io at its place. */
+static int write_ios(struct core_sink *sink, const struct span *io, size_t n,
+		     const unsigned char *buf)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = io[i].end - io[i].start;
+		int err = sink_file__pwrite(sink, buf, len, io[i].off);
+
+		if (err)
+			return err;
+		buf += len;
+	}
+	return 0;
+}
+
+/* Reads and writes @ios in batches of at most IO_CHUNK, the target running. */
+static int copy_ios(pid_t pid, int memfd, const struct spans *ios, struct core_sink *sink,
+		    unsigned char *chunk, uint64_t *unreadable)
+{
+	size_t i = 0;
+
+	while (i < ios->n) {
+		size_t k = i;
+		uint64_t bytes = 0;
+		int err;
+
+		while (k < ios->n && bytes + (ios->v[k].end - ios->v[k].start) <= IO_CHUNK) {
+			bytes += ios->v[k].end - ios->v[k].start;
+			k++;
+		}
+		err = read_ios(pid, memfd, ios->v + i, k - i, chunk, unreadable);
+		if (!err)
+			err = write_ios(sink, ios->v + i, k - i, chunk);
+		if (err)
+			return err;
+		i = k;
+	}
+	return 0;
+}
+
+/* --- the probe -------------------------------------------------------------------- */
+
+static int open_uffd_api(int *fd_out)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURES };
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	/* vm.unprivileged_userfaultfd=0 without CAP_SYS_PTRACE: user-mode faults only,
+	 * which is all asynchronous write-protection needs. */
+	if (fd < 0 && errno == EPERM)
+		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int precopy__probe(char *why, size_t why_len)
+{
+	static int result = 1; /* 1: not probed yet */
+	static char reason[160];
+	struct page_region r[4];
+	long page = sysconf(_SC_PAGESIZE);
+	char *p = MAP_FAILED;
+	int fd = -1, pm = -1, err;
+
+	if (__atomic_load_n(&result, __ATOMIC_ACQUIRE) != 1)
+		goto out;
+	err = open_uffd_api(&fd);
+	if (err) {
+		snprintf(reason, sizeof(reason), err == -EINVAL
+			 ? "userfaultfd lacks asynchronous write-protection (UFFD_FEATURE_WP_ASYNC, "
+			   "Linux 6.7)" : "userfaultfd: %s", strerror(-err));
+		goto done;
+	}
+	p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		snprintf(reason, sizeof(reason), "mmap: %s", strerror(-err));
+		goto done;
+	}
+	{
+		struct uffdio_register reg = { .range = { (uintptr_t)p, 2 * page },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .range = { (uintptr_t)p, 2 * page },
+						  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+		p[0] = 1;
+		if (ioctl(fd, UFFDIO_REGISTER, &reg) || ioctl(fd, UFFDIO_WRITEPROTECT, &wp)) {
+			err = -errno;
+			snprintf(reason, sizeof(reason), "userfaultfd write-protection: %s",
+				 strerror(-err));
+			goto done;
+		}
+		p[page] = 2; /* written after the protection: the only written page */
+	}
+	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	{
+		struct pm_scan_arg a = {
+			.size = sizeof(a), .flags = PM_SCAN_WP_MATCHING, .start = (uintptr_t)p,
+			.end = (uintptr_t)p + 2 * page, .vec = (uintptr_t)r, .vec_len = 4,
+			.category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+		};
+		long n = pm < 0 ? -1 : ioctl(pm, PAGEMAP_SCAN, &a);
+
+		if (n < 0) {
+			err = -errno;
+			snprintf(reason, sizeof(reason), err == -ENOTTY || err == -EINVAL
+				 ? "no PAGEMAP_SCAN on /proc/PID/pagemap (Linux 6.7)"
+				 : "PAGEMAP_SCAN: %s", strerror(-err));
+			goto done;
+		}
+		if (n != 1 || r[0].start != (uintptr_t)p + page || r[0].end != (uintptr_t)p + 2 * page) {
+			err = -EOPNOTSUPP;
+			snprintf(reason, sizeof(reason),
+				 "PAGEMAP_SCAN did not tell the written page (%ld regions)", n);
+			goto done;
+		}
+	}
+	err = 0;
+done:
+	if (pm >= 0)
+		close(pm);
+	if (fd >= 0)
+		close(fd);
+	if (p != MAP_FAILED)
+		munmap(p, 2 * page);
+	__atomic_store_n(&result, err, __ATOMIC_RELEASE);
+out:
+	err = __atomic_load_n(&result, __ATOMIC_ACQUIRE);
+	if (err)
+		snprintf(why, why_len, "%s", reason);
+	return err;
+}
+
+/* --- freeze #1: a userfaultfd of the target's mm, held by tracedump alone ------------ */
+
+static int take_uffd(pid_t pid, struct precopy *pc, int *uffd, char *why, size_t why_len)
+{
+	struct freeze fz = {};
+	struct capture mini = {};
+	uint64_t insn, args[6] = { O_CLOEXEC | O_NONBLOCK };
+	long tfd = -1, r;
+	int err, pidfd = -1;
+
+	*uffd = -1;
+	err = freeze__all(pid, &fz, NULL, why, why_len);
+	if (err)
+		return err;
+	if (!fz.count || fz.threads[0].gone) {
+		snprintf(pc->reason, sizeof(pc->reason), "the main thread has exited");
+		err = 1;
+		goto out;
+	}
+	mini.mem_pid = pid;
+	err = procfs_read(pid, -1, "auxv", (char **)&mini.auxv, &mini.auxv_len);
+	if (err) {
+		snprintf(why, why_len, "failed to read /proc/%d/auxv: %s", pid, strerror(-err));
+		goto out;
+	}
+	insn = snapshot__find_insn(&mini);
+	if (!insn) {
+		snprintf(pc->reason, sizeof(pc->reason),
+			 "no syscall instruction found in the process's executable text");
+		err = 1;
+		goto out;
+	}
+	err = snapshot__syscall(&fz, insn, SYS_userfaultfd, args, &tfd, pc->reason,
+				sizeof(pc->reason));
+	if (!err && tfd == -EPERM) {
+		args[0] |= UFFD_USER_MODE_ONLY;
+		err = snapshot__syscall(&fz, insn, SYS_userfaultfd, args, &tfd, pc->reason,
+					sizeof(pc->reason));
+	}
+	if (err == -ESRCH) {
+		snprintf(why, why_len, "process %d exited", pid);
+		goto out;
+	}
+	if (err || tfd < 0) {
+		if (!err)
+			snprintf(pc->reason, sizeof(pc->reason), "userfaultfd() failed in the "
+				 "process: %s", strerror((int)-tfd));
+		err = 1;
+		goto out;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0)
+		*uffd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)tfd, 0);
+	if (*uffd < 0)
+		snprintf(pc->reason, sizeof(pc->reason), "pidfd_getfd of the userfaultfd: %s",
+			 strerror(errno));
+	/* The target must not keep it: it would outlive the dump. */
+	args[0] = (uint64_t)tfd;
+	err = snapshot__syscall(&fz, insn, SYS_close, args, &r, why, why_len);
+	if (err || r) {
+		if (!err)
+			snprintf(why, why_len, "close() returned %s", strerror((int)-r));
+		snprintf(pc->warning, sizeof(pc->warning),
+			 "process %d keeps a userfaultfd (fd %ld) tracedump could not close in "
+			 "it (%s); it costs it a minor fault per first write to a page", pid,
+			 tfd, why);
+		why[0] = 0;
+	}
+	err = *uffd < 0 ? 1 : 0;
+out:
+	freeze__release(&fz);
+	pc->pause1_ns = fz.released_ns - fz.frozen_ns;
+	if (pidfd >= 0)
+		close(pidfd);
+	free(mini.auxv);
+	if (err && *uffd >= 0) {
+		close(*uffd);
+		*uffd = -1;
+	}
+	return err;
+}
+
+/* --- freeze #2: the mappings from /proc/PID/maps and the scan ---------------------- */
+
+static unsigned int perms_flags(const char *perms)
+{
+	return (perms[0] == 'r' ? VMF_READ : 0) | (perms[1] == 'w' ? VMF_WRITE : 0) |
+	       (perms[2] == 'x' ? VMF_EXEC : 0) | (perms[3] == 's' ? VMF_SHARED : 0);
+}
+
+/* The mapping of @before (sorted) that @pm is the same as or a piece of; NULL if new. */
+static const struct capture_map *same_map(const struct capture *before,
+					  const struct proc_map *pm)
+{
+	size_t lo = 0, hi = before->map_count;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (before->maps[mid].end <= pm->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == before->map_count) {
+		return NULL;
+	} else {
+		const struct capture_map *b = &before->maps[lo];
+
+		if (b->start > pm->start || b->inode != pm->inode || b->dev_major != pm->dev_major ||
+		    b->dev_minor != pm->dev_minor || strcmp(b->path, pm->path) ||
+		    (b->inode && b->offset + (pm->start - b->start) != pm->offset))
+			return NULL;
+		return b;
+	}
+}
+
+/*
+ * Fills @cap->maps from /proc/PID/maps (no page walk), with the flags smaps gave
+ * @before for mappings that were there, and the resident, swapped and anonymous bytes
+ * of every mapping from the scan's regions @r.
+ */
+static int maps_now(pid_t pid, int memfd, const struct capture *before, const struct regions *r,
+		    struct capture *cap)
+{
+	char *buf = NULL, *line, *next;
+	size_t cap_maps = 0;
+	int err = procfs_read(pid, -1, "maps", &buf, NULL);
+
+	for (line = buf; !err && line && *line; line = next) {
+		struct proc_map pm;
+		const struct capture_map *b;
+		struct capture_map *m;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (procfs_parse_maps_line(line, &pm))
+			continue;
+		if (cap->map_count == cap_maps) {
+			size_t n = cap_maps ? cap_maps * 2 : 256;
+			void *p = realloc(cap->maps, n * sizeof(*cap->maps));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			cap->maps = p;
+			cap_maps = n;
+		}
+		m = &cap->maps[cap->map_count];
+		memset(m, 0, sizeof(*m));
+		m->start = pm.start;
+		m->end = pm.end;
+		m->offset = pm.offset;
+		memcpy(m->perms, pm.perms, sizeof(m->perms));
+		m->dev_major = pm.dev_major;
+		m->dev_minor = pm.dev_minor;
+		m->inode = pm.inode;
+		m->deleted = pm.deleted;
+		m->path = strdup(pm.path);
+		if (!m->path) {
+			err = -ENOMEM;
+			break;
+		}
+		cap->map_count++;
+		m->has_vmflags = true;
+		m->vmflags = perms_flags(pm.perms);
+		b = same_map(before, &pm);
+		if (b) {
+			/* dd, ht, io, dc, wf stay; r, w, x may have changed (mprotect). */
+			m->vmflags |= b->vmflags & ~(VMF_READ | VMF_WRITE | VMF_EXEC | VMF_SHARED);
+			m->file_unlinked = b->file_unlinked;
+			m->file_exec = b->file_exec;
+			m->elf_magic = b->start == m->start && b->elf_magic;
+		} else if (pm.inode || pm.path[0] == '/') {
+			char path[96];
+			struct stat st;
+
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+				 (unsigned long long)m->start, (unsigned long long)m->end);
+			if (!stat(path, &st)) {
+				m->file_unlinked = st.st_nlink == 0;
+				m->file_exec = (st.st_mode & 0111) != 0;
+			} else {
+				m->file_unlinked = m->deleted;
+			}
+			if (m->offset == 0 && (m->vmflags & VMF_READ)) {
+				unsigned char magic[SELFMAG];
+
+				if (memfd >= 0 && pread(memfd, magic, SELFMAG, (off_t)m->start) == SELFMAG)
+					m->elf_magic = !memcmp(magic, ELFMAG, SELFMAG);
+			}
+		}
+		/* What smaps would say, from the scan. */
+		for (size_t i = region_at(r, m->start); i < r->n && r->v[i].start < m->end; i++) {
+			uint64_t s = r->v[i].start > m->start ? r->v[i].start : m->start;
+			uint64_t e = r->v[i].end < m->end ? r->v[i].end : m->end;
+			uint64_t c = r->v[i].categories;
+
+			if (c & PAGE_IS_PRESENT)
+				m->rss += e - s;
+			if (c & PAGE_IS_SWAPPED)
+				m->swap += e - s;
+			if ((c & PAGE_IS_PRESENT) && !(c & (PAGE_IS_FILE | PAGE_IS_PFNZERO)))
+				m->anonymous += e - s;
+		}
+	}
+	free(buf);
+	return err;
+}
+
+/* --- the dump --------------------------------------------------------------------- */
+
+struct piece {
+	uint64_t start, end, off;
+	bool covered; /* pre-copied and tracked since */
+};
+
+struct layout {
+	struct piece *pieces;
+	size_t n, cap;
+	Elf64_Phdr *ph; /* PT_NOTE first, then the PT_LOADs */
+	size_t phnum, ph_cap;
+};
+
+static int layout_piece(struct layout *l, struct piece p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		void *q = realloc(l->pieces, cap * sizeof(*l->pieces));
+
+		if (!q)
+			return -ENOMEM;
+		l->pieces = q;
+		l->cap = cap;
+	}
+	l->pieces[l->n++] = p;
+	return 0;
+}
+
+static int layout_ph(struct layout *l, uint64_t vaddr, uint64_t memsz, uint64_t filesz,
+		     uint64_t off, uint32_t flags)
+{
+	if (l->phnum == l->ph_cap) {
+		size_t cap = l->ph_cap ? l->ph_cap * 2 : 256;
+		void *q = realloc(l->ph, cap * sizeof(*l->ph));
+
+		if (!q)
+			return -ENOMEM;
+		l->ph = q;
+		l->ph_cap = cap;
+	}
+	l->ph[l->phnum++] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = flags, .p_offset = off,
+					  .p_vaddr = vaddr, .p_filesz = filesz, .p_memsz = memsz,
+					  .p_align = 4096 };
+	return 0;
+}
+
+/*
+ * The core's PT_LOADs for @plan: each segment's data is cut where the tracked,
+ * pre-copied spans @tracked begin and end; tracked pieces stay where the pre-copy put
+ * them, the others get room from *@tail on.
+ */
+static int lay_out(const struct dump_plan *plan, const struct spans *tracked, uint64_t *tail,
+		   struct layout *l)
+{
+	int err = layout_ph(l, 0, 0, 0, 0, 0); /* the PT_NOTE, filled in at the end */
+
+	for (size_t k = 0; k < plan->seg_count && !err; k++) {
+		const struct dump_segment *s = &plan->segs[k];
+		uint64_t v = s->vaddr, end = s->vaddr + s->filesz;
+		size_t first = l->n, t = span_at(tracked, v);
+
+		if (!s->filesz) {
+			err = layout_ph(l, s->vaddr, s->memsz, 0, *tail, s->flags);
+			continue;
+		}
+		while (v < end && !err) {
+			struct piece p = { v, end, 0, false };
+
+			if (t < tracked->n && tracked->v[t].start <= v) {
+				if (tracked->v[t].end < end)
+					p.end = tracked->v[t].end;
+				p.off = tracked->v[t].off + (v - tracked->v[t].start);
+				p.covered = true;
+				if (tracked->v[t].end <= p.end)
+					t++;
+			} else {
+				if (t < tracked->n && tracked->v[t].start < end)
+					p.end = tracked->v[t].start;
+				p.off = *tail;
+				*tail += p.end - p.start;
+			}
+			err = layout_piece(l, p);
+			v = p.end;
+		}
+		for (size_t i = first; i < l->n && !err; i++) {
+			const struct piece *p = &l->pieces[i];
+			uint64_t memsz = i + 1 < l->n ? p->end - p->start
+						      : s->vaddr + s->memsz - p->start;
+
+			err = layout_ph(l, p->start, memsz, p->end - p->start, p->off, s->flags);
+		}
+	}
+	return err;
+}
+
+/* The pieces of [start, end) (sorted, covering it). */
+static size_t piece_at(const struct layout *l, uint64_t addr)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (l->pieces[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct final {
+	struct spans ios;    /* to read while frozen, and where each goes */
+	struct spans punch;  /* file ranges to make zeros again (start = file offset) */
+	uint64_t written, untracked;
+};
+
+/*
+ * What freeze #2 must read: in tracked pieces, the pages written since the last round
+ * (and holes where pre-copied pages were dropped); in the other pieces, every byte
+ * that is not known zero.
+ */
+static int final_work(const struct dump_plan *plan, const struct layout *l,
+		      const struct regions *r, struct final *f)
+{
+	int err = 0;
+
+	for (size_t e = 0; e < plan->ext_count && !err; e++) {
+		uint64_t a = plan->ext[e].addr, end = a + plan->ext[e].len;
+
+		for (size_t i = piece_at(l, a); i < l->n && a < end && !err; i++) {
+			const struct piece *p = &l->pieces[i];
+			uint64_t b = p->end < end ? p->end : end;
+
+			if (p->start > a)
+				break; /* cannot happen: pieces cover every segment's data */
+			if (plan->ext[e].hole) {
+				if (p->covered)
+					err = spans_push(&f->punch, p->off + (a - p->start),
+							 p->off + (b - p->start), 0);
+			} else if (!p->covered) {
+				err = ios_push(&f->ios, &f->untracked, a, b, p->off + (a - p->start));
+			} else {
+				for (size_t j = region_at(r, a); j < r->n && r->v[j].start < b && !err;
+				     j++) {
+					uint64_t s = r->v[j].start > a ? r->v[j].start : a;
+					uint64_t t = r->v[j].end < b ? r->v[j].end : b;
+
+					if (r->v[j].categories & PAGE_IS_WRITTEN)
+						err = ios_push(&f->ios, &f->written, s, t,
+							       p->off + (s - p->start));
+				}
+			}
+			a = b;
+		}
+	}
+	return err;
+}
+
+/* @covered (pre-copied spans) where the scan says the mapping is still registered. */
+static int still_tracked(const struct spans *covered, const struct regions *r,
+			 struct spans *out)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < covered->n && !err; i++) {
+		const struct span *c = &covered->v[i];
+
+		for (size_t j = region_at(r, c->start); j < r->n && r->v[j].start < c->end && !err;
+		     j++) {
+			uint64_t s = r->v[j].start > c->start ? r->v[j].start : c->start;
+			uint64_t e = r->v[j].end < c->end ? r->v[j].end : c->end;
+
+			if (r->v[j].categories & PAGE_IS_WPALLOWED)
+				err = spans_push(out, s, e, c->off + (s - c->start));
+		}
+	}
+	return err;
+}
+
+/* A round: the pages written since the last look, protected again, read again and
+ * written over their place. */
+static int round_once(pid_t pid, int pagemap, int memfd, const struct spans *covered,
+		      struct core_sink *sink, unsigned char *chunk, uint64_t *found,
+		      uint64_t *unreadable)
+{
+	struct regions r = {};
+	struct spans ios = {};
+	int err;
+
+	*found = 0;
+	if (!covered->n)
+		return 0;
+	err = scan(pagemap, covered->v[0].start, covered->v[covered->n - 1].end,
+		   PM_SCAN_WP_MATCHING, PAGE_IS_WRITTEN, PAGE_IS_WRITTEN, &r);
+	for (size_t j = 0; j < r.n && !err; j++) {
+		for (size_t i = span_at(covered, r.v[j].start);
+		     i < covered->n && covered->v[i].start < r.v[j].end && !err; i++) {
+			const struct span *c = &covered->v[i];
+			uint64_t s = r.v[j].start > c->start ? r.v[j].start : c->start;
+			uint64_t e = r.v[j].end < c->end ? r.v[j].end : c->end;
+
+			err = ios_push(&ios, found, s, e, c->off + (s - c->start));
+		}
+	}
+	if (!err)
+		err = copy_ios(pid, memfd, &ios, sink, chunk, unreadable);
+	free(r.v);
+	free(ios.v);
+	return err;
+}
+
+static void noop(void *ctx)
+{
+	(void)ctx;
+}
+
+/* Registers and write-protects every mapping of @maps it can; @tracked gets the
+ * mappings registered (shallow copies: the paths stay @maps'). */
+static void track(int uffd, const struct capture *maps, struct capture *tracked,
+		  struct precopy *pc)
+{
+	for (size_t i = 0; i < maps->map_count; i++) {
+		const struct capture_map *m = &maps->maps[i];
+		struct uffdio_register reg = { .range = { m->start, m->end - m->start },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .range = { m->start, m->end - m->start },
+						  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+		/* [vdso], [vvar], VM_IO, VM_PFNMAP, one another userfaultfd holds, one
+		 * gone since smaps was read: read whole at freeze #2. */
+		if (m->start >= USER_TOP || ioctl(uffd, UFFDIO_REGISTER, &reg) ||
+		    ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
+			pc->untracked_maps++;
+			continue;
+		}
+		tracked->maps[tracked->map_count++] = *m;
+		pc->tracked_maps++;
+	}
+}
+
+int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct capture *cap,
+		  struct precopy *pc, char *why, size_t why_len)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), t, data_end, tail, lo, hi;
+	struct capture before = {}, tracked = {};
+	struct dump_plan pre = {}, plan = {};
+	struct spans covered = {}, still = {};
+	struct regions r = {};
+	struct final f = {};
+	struct layout l = {};
+	struct note_buf notes = {};
+	struct freeze fz = {};
+	struct copy_stats stats = {};
+	struct copy_opts copy = { o->cancel, o->progress, o->progress_ctx };
+	unsigned char *chunk = NULL, *frozen_buf = MAP_FAILED;
+	size_t frozen_len = 0;
+	char path[64];
+	int uffd = -1, pagemap = -1, memfd = -1, err;
+
+	memset(pc, 0, sizeof(*pc));
+	memset(cap, 0, sizeof(*cap));
+	err = take_uffd(o->pid, pc, &uffd, why, why_len);
+	if (err)
+		return err;
+	t = monotonic_ns();
+	{
+		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURES };
+
+		if (ioctl(uffd, UFFDIO_API, &api)) {
+			snprintf(pc->reason, sizeof(pc->reason), "UFFDIO_API: %s", strerror(errno));
+			err = 1;
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", o->pid);
+	pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/mem", o->pid);
+	memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pagemap < 0) {
+		err = errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;
+		snprintf(why, why_len, "failed to open /proc/%d/pagemap: %s", o->pid,
+			 strerror(-err));
+		goto out;
+	}
+
+	/* Track, then plan and copy everything, the target running. */
+	err = capture__read_maps(o->pid, &before);
+	if (err) {
+		err = err == -ENOENT ? -ESRCH : err;
+		snprintf(why, why_len, "failed to read /proc/%d/smaps: %s", o->pid, strerror(-err));
+		goto out;
+	}
+	tracked.maps = calloc(before.map_count + 1, sizeof(*tracked.maps));
+	if (!tracked.maps) {
+		err = -ENOMEM;
+		goto out;
+	}
+	tracked.mem_pid = tracked.pid = o->pid;
+	track(uffd, &before, &tracked, pc);
+	pc->setup_ns = monotonic_ns() - t;
+	t = monotonic_ns();
+	err = memory__plan(o->pid, &tracked, o->mode, o->filter, &pre);
+	if (err) {
+		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
+		goto out;
+	}
+	data_end = page;
+	for (size_t i = 0; i < pre.seg_count && !err; i++) {
+		err = spans_push(&covered, pre.segs[i].vaddr, pre.segs[i].vaddr + pre.segs[i].filesz,
+				 data_end);
+		data_end += pre.segs[i].filesz;
+	}
+	if (!err)
+		err = core_sink__begin(sink, data_end, page + pre.read_bytes);
+	if (!err)
+		err = core_sink__zeros(sink, page); /* the ELF header goes there at the end */
+	if (err) {
+		snprintf(why, why_len, "%s", sink->why[0] ? sink->why : strerror(-err));
+		goto out;
+	}
+	copy.total = data_end;
+	copy.read_done = noop;
+	err = memory__copy(o->pid, &pre, sink, &copy, &stats, why, why_len);
+	if (err)
+		goto out;
+	pc->precopy_bytes = pre.read_bytes;
+	pc->precopy_ns = monotonic_ns() - t;
+
+	/* Rounds, while the written set shrinks and is worth it. */
+	t = monotonic_ns();
+	chunk = malloc(IO_CHUNK);
+	if (!chunk) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (pc->rounds < PRECOPY_MAX_ROUNDS) {
+		uint64_t found;
+
+		if (o->cancel && *o->cancel) {
+			err = -ECANCELED;
+			goto out;
+		}
+		err = round_once(o->pid, pagemap, memfd, &covered, sink, chunk, &found,
+				 &stats.unreadable);
+		if (err) {
+			if (err == -ESRCH)
+				snprintf(why, why_len, "process %d exited during the dump", o->pid);
+			else if (!why[0])
+				snprintf(why, why_len, "%s", sink->why[0] ? sink->why
+					 : strerror(-err));
+			goto out;
+		}
+		pc->round_bytes[pc->rounds++] = found;
+		pc->reread_bytes += found;
+		if (found < ROUND_ENOUGH ||
+		    (pc->rounds > 1 && found >= pc->round_bytes[pc->rounds - 2]))
+			break;
+	}
+	pc->rounds_ns = monotonic_ns() - t;
+
+	/* Freeze #2: the instant the core shows. */
+	err = freeze__all(o->pid, &fz, o->cancel, why, why_len);
+	if (err)
+		goto out;
+	t = monotonic_ns();
+	err = capture__take_threads(&fz, cap, why, why_len);
+	if (err)
+		goto out;
+	pc->freeze2_capture_ns = monotonic_ns() - t;
+	t = monotonic_ns();
+	lo = ~0ULL;
+	hi = 0;
+	{
+		char *maps = NULL, *line, *next;
+
+		/* The span of the user address space in use, from the cheap maps. */
+		err = procfs_read(o->pid, -1, "maps", &maps, NULL);
+		for (line = maps; !err && line && *line; line = next) {
+			struct proc_map pm;
+
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = 0;
+			if (procfs_parse_maps_line(line, &pm) || pm.start >= USER_TOP)
+				continue;
+			lo = pm.start < lo ? pm.start : lo;
+			hi = pm.end > hi ? pm.end : hi;
+		}
+		free(maps);
+	}
+	if (!err && lo < hi)
+		err = scan(pagemap, lo, hi, 0, 0,
+			   PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN | PAGE_IS_FILE | PAGE_IS_PRESENT |
+				   PAGE_IS_SWAPPED | PAGE_IS_PFNZERO, &r);
+	if (!err)
+		err = maps_now(o->pid, memfd, &before, &r, cap);
+	if (err) {
+		snprintf(why, why_len, "failed to read the mappings of process %d: %s", o->pid,
+			 strerror(-err));
+		goto out;
+	}
+	err = memory__plan(o->pid, cap, o->mode, o->filter, &plan);
+	if (!err)
+		err = still_tracked(&covered, &r, &still);
+	tail = (sink->offset + page - 1) & ~(page - 1);
+	if (!err)
+		err = lay_out(&plan, &still, &tail, &l);
+	if (!err)
+		err = final_work(&plan, &l, &r, &f);
+	if (err) {
+		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
+		goto out;
+	}
+	pc->freeze2_scan_ns = monotonic_ns() - t;
+	t = monotonic_ns();
+	frozen_len = f.written + f.untracked;
+	if (frozen_len) {
+		frozen_buf = mmap(NULL, frozen_len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (frozen_buf == MAP_FAILED) {
+			err = -ENOMEM;
+			snprintf(why, why_len, "out of memory for %llu bytes read while frozen",
+				 (unsigned long long)frozen_len);
+			goto out;
+		}
+		err = read_ios(o->pid, memfd, f.ios.v, f.ios.n, frozen_buf, &stats.unreadable);
+		if (err) {
+			snprintf(why, why_len, "process %d exited during the dump", o->pid);
+			goto out;
+		}
+	}
+	pc->freeze2_read_ns = monotonic_ns() - t;
+	freeze__release(&fz);
+	pc->pause2_ns = fz.released_ns - fz.frozen_ns;
+	pc->final_bytes = f.written;
+	pc->untracked_bytes = f.untracked;
+
+	/* The target runs: write what was read, the notes, the headers. */
+	t = monotonic_ns();
+	if (frozen_len)
+		err = write_ios(sink, f.ios.v, f.ios.n, frozen_buf);
+	for (size_t i = 0; i < f.punch.n && !err; i++) {
+		err = sink_file__punch(sink, f.punch.v[i].start,
+				       f.punch.v[i].end - f.punch.v[i].start);
+		pc->punched_bytes += f.punch.v[i].end - f.punch.v[i].start;
+	}
+	if (!err)
+		err = notes__build(cap, &notes);
+	if (!err && l.phnum >= PN_XNUM) {
+		snprintf(why, why_len, "too many mappings (%zu) for an ELF core", l.phnum);
+		err = -E2BIG;
+		goto out;
+	}
+	if (!err) {
+		uint64_t notes_off = (tail + 7) & ~7ULL;
+		uint64_t ph_off = (notes_off + notes.len + 7) & ~7ULL;
+		Elf64_Ehdr eh = {
+			.e_type = ET_CORE, .e_machine = arch_elf_machine, .e_version = EV_CURRENT,
+			.e_phoff = ph_off, .e_ehsize = sizeof(eh),
+			.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = (Elf64_Half)l.phnum,
+		};
+
+		memcpy(eh.e_ident, ELFMAG, SELFMAG);
+		eh.e_ident[EI_CLASS] = ELFCLASS64;
+		eh.e_ident[EI_DATA] = ELFDATA2LSB;
+		eh.e_ident[EI_VERSION] = EV_CURRENT;
+		eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
+		l.ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = notes_off,
+					.p_filesz = notes.len };
+		err = sink_file__pwrite(sink, notes.data, notes.len, notes_off);
+		if (!err)
+			err = sink_file__pwrite(sink, l.ph, l.phnum * sizeof(*l.ph), ph_off);
+		if (!err)
+			err = sink_file__pwrite(sink, &eh, sizeof(eh), 0);
+		pc->core_size = ph_off + l.phnum * sizeof(*l.ph);
+	}
+	if (err) {
+		if (!why[0])
+			snprintf(why, why_len, "%s", sink->why[0] ? sink->why : strerror(-err));
+		goto out;
+	}
+	pc->write_ns = monotonic_ns() - t;
+	pc->memory_bytes = plan.data_bytes;
+	pc->zero_bytes = plan.data_bytes - plan.read_bytes + stats.zero;
+	pc->unreadable_bytes = stats.unreadable;
+	pc->segments = l.phnum - 1;
+	pc->rewritten_bytes = pc->reread_bytes + pc->final_bytes + sizeof(Elf64_Ehdr);
+	err = 0;
+out:
+	freeze__release(&fz);
+	if (fz.released_ns && !pc->pause2_ns)
+		pc->pause2_ns = fz.released_ns - fz.frozen_ns;
+	/* Closing it ends the tracking: every range unregistered, uffd-wp bits cleared. */
+	if (uffd >= 0)
+		close(uffd);
+	if (pagemap >= 0)
+		close(pagemap);
+	if (memfd >= 0)
+		close(memfd);
+	if (frozen_buf != MAP_FAILED)
+		munmap(frozen_buf, frozen_len);
+	free(chunk);
+	free(tracked.maps);
+	capture__free(&before);
+	memory__plan_free(&pre);
+	memory__plan_free(&plan);
+	free(covered.v);
+	free(still.v);
+	free(r.v);
+	free(f.ios.v);
+	free(f.punch.v);
+	free(l.pieces);
+	free(l.ph);
+	notes__free(&notes);
+	if (err == -ESRCH && !why[0])
+		snprintf(why, why_len, "process %d exited during the dump", o->pid);
+	if (err < 0 && !why[0])
+		snprintf(why, why_len, "%s", strerror(-err));
+	return err;
+}
+
+json_t *precopy__json(const struct precopy *pc)
+{
+	json_t *rounds = json_array(), *o;
+
+	for (unsigned i = 0; rounds && i < pc->rounds; i++)
+		json_array_append_new(rounds, json_integer((json_int_t)pc->round_bytes[i]));
+	o = json_pack("{s:b, s:s, s:f, s:f, s:i, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		      "s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f}, s:s}",
+		      "used", 1, "method", "precopy", "freeze1_ms", pc->pause1_ns / 1e6,
+		      "freeze2_ms", pc->pause2_ns / 1e6, "rounds", (int)pc->rounds,
+		      "round_bytes", rounds, "precopy_bytes", (json_int_t)pc->precopy_bytes,
+		      "reread_bytes", (json_int_t)pc->reread_bytes,
+		      "reread_pages", (json_int_t)(pc->reread_bytes / 4096),
+		      "final_bytes", (json_int_t)pc->final_bytes,
+		      "untracked_bytes", (json_int_t)pc->untracked_bytes,
+		      "punched_bytes", (json_int_t)pc->punched_bytes,
+		      "untracked_maps", (json_int_t)pc->untracked_maps,
+		      "timings_ms", "setup", pc->setup_ns / 1e6, "precopy", pc->precopy_ns / 1e6,
+		      "rounds", pc->rounds_ns / 1e6, "freeze2_capture",
+		      pc->freeze2_capture_ns / 1e6, "freeze2_scan", pc->freeze2_scan_ns / 1e6,
+		      "freeze2_read", pc->freeze2_read_ns / 1e6, "write", pc->write_ns / 1e6,
+		      "limit",
+		      "pages of shared mappings written by other processes during the dump are "
+		      "not tracked: they may show later contents");
+	if (o && pc->warning[0])
+		json_object_set_new(o, "warning", json_string(pc->warning));
+	return o;
+}
