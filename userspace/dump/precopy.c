@@ -71,16 +71,8 @@ struct spans {
 	size_t n, cap;
 };
 
-static int spans_push(struct spans *s, uint64_t start, uint64_t end, uint64_t off)
+static int spans_append(struct spans *s, uint64_t start, uint64_t end, uint64_t off)
 {
-	struct span *last = s->n ? &s->v[s->n - 1] : NULL;
-
-	if (end <= start)
-		return 0;
-	if (last && last->end == start && last->off + (last->end - last->start) == off) {
-		last->end = end;
-		return 0;
-	}
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
 		void *p = realloc(s->v, cap * sizeof(*s->v));
@@ -92,6 +84,20 @@ static int spans_push(struct spans *s, uint64_t start, uint64_t end, uint64_t of
 	}
 	s->v[s->n++] = (struct span){ start, end, off };
 	return 0;
+}
+
+/* Appends, merged with the last span when it continues it in memory and in the file. */
+static int spans_push(struct spans *s, uint64_t start, uint64_t end, uint64_t off)
+{
+	struct span *last = s->n ? &s->v[s->n - 1] : NULL;
+
+	if (end <= start)
+		return 0;
+	if (last && last->end == start && last->off + (last->end - last->start) == off) {
+		last->end = end;
+		return 0;
+	}
+	return spans_append(s, start, end, off);
 }
 
 /* Memory to read ([start, end)) and where it goes in the file (off); at most IO_CHUNK
@@ -109,7 +115,7 @@ static int ios_push(struct spans *s, uint64_t *bytes, uint64_t start, uint64_t e
 		    last->end - last->start + len <= IO_CHUNK) {
 			last->end += len;
 		} else {
-			err = spans_push(s, start, start + len, off);
+			err = spans_append(s, start, start + len, off);
 		}
 		*bytes += len;
 		start += len;
@@ -726,7 +732,7 @@ struct final {
  * that is not known zero.
  */
 static int final_work(const struct dump_plan *plan, const struct layout *l,
-		      const struct regions *r, struct final *f)
+		      const struct regions *r, const struct spans *filed, struct final *f)
 {
 	int err = 0;
 
@@ -739,10 +745,18 @@ static int final_work(const struct dump_plan *plan, const struct layout *l,
 
 			if (p->start > a)
 				break; /* cannot happen: pieces cover every segment's data */
-			if (plan->ext[e].hole) {
-				if (p->covered)
-					err = spans_push(&f->punch, p->off + (a - p->start),
-							 p->off + (b - p->start), 0);
+			if (plan->ext[e].hole && p->covered) {
+				/* Zeros now where the file has data: dropped pages. */
+				for (size_t j = span_at(filed, a);
+				     j < filed->n && filed->v[j].start < b && !err; j++) {
+					uint64_t s = filed->v[j].start > a ? filed->v[j].start : a;
+					uint64_t t = filed->v[j].end < b ? filed->v[j].end : b;
+
+					err = spans_push(&f->punch, p->off + (s - p->start),
+							 p->off + (t - p->start), 0);
+				}
+			} else if (plan->ext[e].hole) {
+				/* new room: zeros already */
 			} else if (!p->covered) {
 				err = ios_push(&f->ios, &f->untracked, a, b, p->off + (a - p->start));
 			} else {
@@ -783,11 +797,36 @@ static int still_tracked(const struct spans *covered, const struct regions *r,
 	return err;
 }
 
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sorts @s by address and merges overlapping spans (one address has one place in the
+ * file, so the offsets agree). */
+static void spans_sort(struct spans *s)
+{
+	size_t w = 0;
+
+	qsort(s->v, s->n, sizeof(*s->v), cmp_span);
+	for (size_t i = 0; i < s->n; i++) {
+		if (w && s->v[i].start <= s->v[w - 1].end) {
+			if (s->v[i].end > s->v[w - 1].end)
+				s->v[w - 1].end = s->v[i].end;
+		} else {
+			s->v[w++] = s->v[i];
+		}
+	}
+	s->n = w;
+}
+
 /* A round: the pages written since the last look, protected again, read again and
  * written over their place. */
 static int round_once(pid_t pid, int pagemap, int memfd, const struct spans *covered,
 		      struct core_sink *sink, unsigned char *chunk, uint64_t *found,
-		      uint64_t *unreadable)
+		      uint64_t *unreadable, struct spans *filed)
 {
 	struct regions r = {};
 	struct spans ios = {};
@@ -810,6 +849,8 @@ static int round_once(pid_t pid, int pagemap, int memfd, const struct spans *cov
 	}
 	if (!err)
 		err = copy_ios(pid, memfd, &ios, sink, chunk, unreadable);
+	for (size_t i = 0; i < ios.n && !err; i++)
+		err = spans_push(filed, ios.v[i].start, ios.v[i].end, ios.v[i].off);
 	free(r.v);
 	free(ios.v);
 	return err;
@@ -850,7 +891,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), t, data_end, tail, lo, hi;
 	struct capture before = {}, tracked = {};
 	struct dump_plan pre = {}, plan = {};
-	struct spans covered = {}, still = {};
+	struct spans covered = {}, still = {}, filed = {};
 	struct regions r = {};
 	struct final f = {};
 	struct layout l = {};
@@ -916,6 +957,11 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 				 data_end);
 		data_end += pre.segs[i].filesz;
 	}
+	/* Where the file holds memory data: what a dropped page must be punched from. */
+	for (size_t i = 0, off = page; i < pre.ext_count && !err; off += pre.ext[i++].len)
+		if (!pre.ext[i].hole)
+			err = spans_push(&filed, pre.ext[i].addr, pre.ext[i].addr + pre.ext[i].len,
+					 off);
 	if (!err)
 		err = core_sink__begin(sink, data_end, page + pre.read_bytes);
 	if (!err)
@@ -947,7 +993,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 			goto out;
 		}
 		err = round_once(o->pid, pagemap, memfd, &covered, sink, chunk, &found,
-				 &stats.unreadable);
+				 &stats.unreadable, &filed);
 		if (err) {
 			if (err == -ESRCH)
 				snprintf(why, why_len, "process %d exited during the dump", o->pid);
@@ -962,6 +1008,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 		    (pc->rounds > 1 && found >= pc->round_bytes[pc->rounds - 2]))
 			break;
 	}
+	spans_sort(&filed);
 	pc->rounds_ns = monotonic_ns() - t;
 
 	/* Freeze #2: the instant the core shows. */
@@ -1012,7 +1059,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 	if (!err)
 		err = lay_out(&plan, &still, &tail, &l);
 	if (!err)
-		err = final_work(&plan, &l, &r, &f);
+		err = final_work(&plan, &l, &r, &filed, &f);
 	if (err) {
 		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
 		goto out;
@@ -1112,6 +1159,7 @@ out:
 	memory__plan_free(&plan);
 	free(covered.v);
 	free(still.v);
+	free(filed.v);
 	free(r.v);
 	free(f.ios.v);
 	free(f.punch.v);
