@@ -59,7 +59,6 @@ struct page_region {
 /* Reads of the rounds go through a buffer of this size; ios are cut to it. */
 #define IO_CHUNK (64ULL << 20)
 #define USER_TOP (1ULL << 47)
-#define DBG(what) do { if (getenv("TRACEDUMP_PRECOPY_DEBUG")) fprintf(stderr, "%s %.3f ms\n", what, (monotonic_ns() - t) / 1e6); } while (0) /* PAGEMAP_SCAN refuses ranges above the user space */
 
 /* --- small lists ------------------------------------------------------------------ */
 
@@ -1113,23 +1112,19 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 		}
 		free(maps);
 	}
-	DBG("maps");
 	if (!err && lo < hi)
 		/* The kernel's fast path (category and return masks exactly
 		 * PAGE_IS_WRITTEN): 0.3 ms per GiB, where asking for more categories walks
 		 * each entry the slow way (3 ms, 17 ms with PAGE_IS_FILE). */
 		err = scan(pagemap, lo, hi, 0, PAGE_IS_WRITTEN, PAGE_IS_WRITTEN, &r);
-	DBG("scan");
 	if (!err)
 		err = maps_now(o->pid, memfd, pagemap, &before, &r, cap, &tracked_now);
-	DBG("maps_now");
 	if (err) {
 		snprintf(why, why_len, "failed to read the mappings of process %d: %s", o->pid,
 			 strerror(-err));
 		goto out;
 	}
 	err = memory__plan(o->pid, cap, o->mode, o->filter, &plan);
-	DBG("plan");
 	if (!err)
 		err = still_tracked(&covered, cap, tracked_now, &still);
 	tail = (sink->offset + page - 1) & ~(page - 1);
@@ -1141,7 +1136,6 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
 		goto out;
 	}
-	DBG("layout");
 	pc->freeze2_scan_ns = monotonic_ns() - t;
 	t = monotonic_ns();
 	frozen_len = f.written + f.untracked;
