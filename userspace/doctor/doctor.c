@@ -14,6 +14,7 @@
 #include "common/output.h"
 #include "common/procfs.h"
 #include "doctor/features.h"
+#include "dump/precopy.h"
 
 /* Capability numbers from linux/capability.h. */
 static const struct {
@@ -104,6 +105,21 @@ static json_t *summarize(const struct features *f, bool can_ptrace, json_t **mis
 	json_object_set_new(works, "trace_cpu", json_boolean(cpu));
 	json_object_set_new(works, "trace_signals", json_boolean(sig));
 	json_object_set_new(works, "trace_latency", json_boolean(r[FEATURE_UPROBE].ok));
+	{
+		/* dump --snapshot into a file: userfaultfd WP_ASYNC + PAGEMAP_SCAN, tried on
+		 * doctor itself; without them the fork snapshot is used. */
+		char why[160];
+		bool precopy = !precopy__probe(why, sizeof(why));
+
+		json_object_set_new(works, "snapshot_precopy", json_boolean(precopy && can_ptrace));
+		if (!precopy) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "pre-copy snapshots: %s; dump --snapshot forks "
+				 "a copy instead (a longer pause)", why);
+			json_array_append_new(*missing, json_string(msg));
+		}
+	}
 	if (!can_ptrace)
 		json_array_append_new(*missing, json_string("ptrace: dumps need root or "
 							    "CAP_SYS_PTRACE and Yama scope < 3"));
