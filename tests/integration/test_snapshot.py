@@ -585,3 +585,16 @@ def test_precopy_refuses_a_seccomp_target(td, target, tmp_path):
     assert "seccomp" in r.jq(".snapshot.precopy_reason")
     untracked(t.pid)
     assert t.stats.fresh()["bad"] == 0
+
+
+def test_target_exits_mid_precopy(target, tmp_path):
+    t = start(target, 2, 768)
+    d = start_snapdump(t.pid, tmp_path / "big.core", method="precopy")
+    wait_precopying(t.pid, d, written=32 << 20)
+    os.kill(t.pid, signal.SIGKILL)
+    out, err = d.communicate(timeout=60)
+    assert d.returncode == 1, (out, err)
+    assert out == ""
+    assert "exited" in jq(err.strip().splitlines()[-1], ".error"), err
+    assert list(tmp_path.iterdir()) == []
+    t.proc.wait(timeout=10)
