@@ -256,14 +256,47 @@ static int read_ios(pid_t pid, int memfd, const struct span *io, size_t n, unsig
 	return 0;
 }
 
-/* Writes what read_ios() put in @buf to the file, each io at its place. */
+static bool zero_page(const unsigned char *p, size_t len)
+{
+	const uint64_t *w = (const uint64_t *)p;
+
+	for (size_t i = 0; i < len / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/*
+ * Writes what read_ios() put in @buf to the file, each io at its place. Pages that
+ * are zeros (dropped with MADV_DONTNEED since they were copied, or zeroed) become
+ * holes, counted in *@punched.
+ */
 static int write_ios(struct core_sink *sink, const struct span *io, size_t n,
-		     const unsigned char *buf)
+		     const unsigned char *buf, uint64_t *punched)
 {
 	for (size_t i = 0; i < n; i++) {
-		size_t len = io[i].end - io[i].start;
-		int err = sink_file__pwrite(sink, buf, len, io[i].off);
+		uint64_t len = io[i].end - io[i].start, at = 0;
+		int err = 0;
 
+		while (at < len && !err) {
+			uint64_t run = 0;
+			bool zero = zero_page(buf + at, len - at < 4096 ? len - at : 4096);
+
+			while (at + run < len && !err) {
+				uint64_t step = len - at - run < 4096 ? len - at - run : 4096;
+
+				if (zero_page(buf + at + run, step) != zero)
+					break;
+				run += step;
+			}
+			if (zero) {
+				err = sink_file__punch(sink, io[i].off + at, run);
+				*punched += run;
+			} else {
+				err = sink_file__pwrite(sink, buf + at, run, io[i].off + at);
+			}
+			at += run;
+		}
 		if (err)
 			return err;
 		buf += len;
@@ -273,7 +306,7 @@ static int write_ios(struct core_sink *sink, const struct span *io, size_t n,
 
 /* Reads and writes @ios in batches of at most IO_CHUNK, the target running. */
 static int copy_ios(pid_t pid, int memfd, const struct spans *ios, struct core_sink *sink,
-		    unsigned char *chunk, uint64_t *unreadable)
+		    unsigned char *chunk, uint64_t *unreadable, uint64_t *punched)
 {
 	size_t i = 0;
 
@@ -288,7 +321,7 @@ static int copy_ios(pid_t pid, int memfd, const struct spans *ios, struct core_s
 		}
 		err = read_ios(pid, memfd, ios->v + i, k - i, chunk, unreadable);
 		if (!err)
-			err = write_ios(sink, ios->v + i, k - i, chunk);
+			err = write_ios(sink, ios->v + i, k - i, chunk, punched);
 		if (err)
 			return err;
 		i = k;
@@ -665,7 +698,9 @@ static int maps_now(pid_t pid, int memfd, int pagemap, const struct capture *bef
 		 * something was written, so the plan looks at the pages themselves. */
 		m->rss += w;
 		m->anonymous += w;
-		if (m->rss > m->end - m->start)
+		/* A tracked mapping's zero pages are holes in the file already, and its
+		 * written ones are read again: no page scan of it while frozen. */
+		if (m->rss > m->end - m->start || (*tracked)[cap->map_count - 1])
 			m->rss = m->end - m->start;
 		if (m->anonymous > m->end - m->start)
 			m->anonymous = m->end - m->start;
@@ -788,7 +823,6 @@ static size_t piece_at(const struct layout *l, uint64_t addr)
 
 struct final {
 	struct spans ios;    /* to read while frozen, and where each goes */
-	struct spans punch;  /* file ranges to make zeros again (start = file offset) */
 	uint64_t written, untracked;
 };
 
@@ -798,7 +832,7 @@ struct final {
  * that is not known zero.
  */
 static int final_work(const struct dump_plan *plan, const struct layout *l,
-		      const struct regions *r, const struct spans *filed, struct final *f)
+		      const struct regions *r, struct final *f)
 {
 	int err = 0;
 
@@ -811,18 +845,9 @@ static int final_work(const struct dump_plan *plan, const struct layout *l,
 
 			if (p->start > a)
 				break; /* cannot happen: pieces cover every segment's data */
-			if (plan->ext[e].hole && p->covered) {
-				/* Zeros now where the file has data: dropped pages. */
-				for (size_t j = span_at(filed, a);
-				     j < filed->n && filed->v[j].start < b && !err; j++) {
-					uint64_t s = filed->v[j].start > a ? filed->v[j].start : a;
-					uint64_t t = filed->v[j].end < b ? filed->v[j].end : b;
-
-					err = spans_push(&f->punch, p->off + (s - p->start),
-							 p->off + (t - p->start), 0);
-				}
-			} else if (plan->ext[e].hole) {
-				/* new room: zeros already */
+			if (plan->ext[e].hole) {
+				/* Known zero, in an untracked mapping (tracked ones are
+				 * planned without holes): new room, zeros already. */
 			} else if (!p->covered) {
 				err = ios_push(&f->ios, &f->untracked, a, b, p->off + (a - p->start));
 			} else {
@@ -865,36 +890,11 @@ static int still_tracked(const struct spans *covered, const struct capture *cap,
 	return err;
 }
 
-static int cmp_span(const void *a, const void *b)
-{
-	const struct span *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* Sorts @s by address and merges overlapping spans (one address has one place in the
- * file, so the offsets agree). */
-static void spans_sort(struct spans *s)
-{
-	size_t w = 0;
-
-	qsort(s->v, s->n, sizeof(*s->v), cmp_span);
-	for (size_t i = 0; i < s->n; i++) {
-		if (w && s->v[i].start <= s->v[w - 1].end) {
-			if (s->v[i].end > s->v[w - 1].end)
-				s->v[w - 1].end = s->v[i].end;
-		} else {
-			s->v[w++] = s->v[i];
-		}
-	}
-	s->n = w;
-}
-
 /* A round: the pages written since the last look, protected again, read again and
  * written over their place. */
 static int round_once(pid_t pid, int pagemap, int memfd, const struct spans *covered,
 		      struct core_sink *sink, unsigned char *chunk, uint64_t *found,
-		      uint64_t *unreadable, struct spans *filed)
+		      uint64_t *unreadable, uint64_t *punched)
 {
 	struct regions r = {};
 	struct spans ios = {};
@@ -916,9 +916,7 @@ static int round_once(pid_t pid, int pagemap, int memfd, const struct spans *cov
 		}
 	}
 	if (!err)
-		err = copy_ios(pid, memfd, &ios, sink, chunk, unreadable);
-	for (size_t i = 0; i < ios.n && !err; i++)
-		err = spans_push(filed, ios.v[i].start, ios.v[i].end, ios.v[i].off);
+		err = copy_ios(pid, memfd, &ios, sink, chunk, unreadable, punched);
 	free(r.v);
 	free(ios.v);
 	return err;
@@ -959,7 +957,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), t, data_end, tail, lo, hi;
 	struct capture before = {}, tracked = {};
 	struct dump_plan pre = {}, plan = {};
-	struct spans covered = {}, still = {}, filed = {};
+	struct spans covered = {}, still = {};
 	bool *tracked_now = NULL;
 	struct regions r = {};
 	struct final f = {};
@@ -1027,11 +1025,6 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 				 data_end);
 		data_end += pre.segs[i].filesz;
 	}
-	/* Where the file holds memory data: what a dropped page must be punched from. */
-	for (size_t i = 0, off = page; i < pre.ext_count && !err; off += pre.ext[i++].len)
-		if (!pre.ext[i].hole)
-			err = spans_push(&filed, pre.ext[i].addr, pre.ext[i].addr + pre.ext[i].len,
-					 off);
 	if (!err)
 		err = core_sink__begin(sink, data_end, page + pre.read_bytes);
 	if (!err)
@@ -1063,7 +1056,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 			goto out;
 		}
 		err = round_once(o->pid, pagemap, memfd, &covered, sink, chunk, &found,
-				 &stats.unreadable, &filed);
+				 &stats.unreadable, &pc->punched_bytes);
 		if (err) {
 			if (err == -ESRCH)
 				snprintf(why, why_len, "process %d exited during the dump", o->pid);
@@ -1078,7 +1071,6 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 		    (pc->rounds > 1 && found >= pc->round_bytes[pc->rounds - 2]))
 			break;
 	}
-	spans_sort(&filed);
 	pc->rounds_ns = monotonic_ns() - t;
 
 	/* Freeze #2: the instant the core shows. */
@@ -1131,7 +1123,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 	if (!err)
 		err = lay_out(&plan, &still, &tail, &l);
 	if (!err)
-		err = final_work(&plan, &l, &r, &filed, &f);
+		err = final_work(&plan, &l, &r, &f);
 	if (err) {
 		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
 		goto out;
@@ -1164,12 +1156,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 	/* The target runs: write what was read, the notes, the headers. */
 	t = monotonic_ns();
 	if (frozen_len)
-		err = write_ios(sink, f.ios.v, f.ios.n, frozen_buf);
-	for (size_t i = 0; i < f.punch.n && !err; i++) {
-		err = sink_file__punch(sink, f.punch.v[i].start,
-				       f.punch.v[i].end - f.punch.v[i].start);
-		pc->punched_bytes += f.punch.v[i].end - f.punch.v[i].start;
-	}
+		err = write_ios(sink, f.ios.v, f.ios.n, frozen_buf, &pc->punched_bytes);
 	if (!err)
 		err = notes__build(cap, &notes);
 	if (!err && l.phnum >= PN_XNUM) {
@@ -1207,7 +1194,11 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 	}
 	pc->write_ns = monotonic_ns() - t;
 	pc->memory_bytes = plan.data_bytes;
-	pc->zero_bytes = plan.data_bytes - plan.read_bytes + stats.zero;
+	/* Known zero when planned, found zero when read, dropped since. */
+	pc->zero_bytes = (pre.data_bytes - pre.read_bytes) + (plan.data_bytes - plan.read_bytes) +
+			 stats.zero + pc->punched_bytes;
+	if (pc->zero_bytes > plan.data_bytes)
+		pc->zero_bytes = plan.data_bytes;
 	pc->unreadable_bytes = stats.unreadable;
 	pc->segments = l.phnum - 1;
 	pc->rewritten_bytes = pc->reread_bytes + pc->final_bytes + sizeof(Elf64_Ehdr);
@@ -1233,11 +1224,9 @@ out:
 	memory__plan_free(&plan);
 	free(covered.v);
 	free(still.v);
-	free(filed.v);
 	free(tracked_now);
 	free(r.v);
 	free(f.ios.v);
-	free(f.punch.v);
 	free(l.pieces);
 	free(l.ph);
 	notes__free(&notes);

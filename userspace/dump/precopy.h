@@ -26,9 +26,9 @@
  *     memory of the pages written since the last round and of every range not tracked
  *     (a new mapping, the grown part of one, one that could not be registered: the
  *     vDSO, VM_IO, one another userfaultfd holds). Then the target runs again.
- *  5. The rest is written: those pages, holes punched where pages were dropped
- *     (MADV_DONTNEED: neither present nor swapped, they read as zeros now), the data
- *     of new ranges after the pre-copied data, then the notes and the program headers
+ *  5. The rest is written: those pages (a page dropped with MADV_DONTNEED counts as
+ *     written, reads as zeros and becomes a hole), the data of new ranges after the
+ *     pre-copied data, then the notes and the program headers
  *     at the end of the file (e_phoff points there; gdb, eu-stack and lldb read them
  *     anywhere). PT_LOAD offsets are not in file order, and a mapping whose data lies
  *     in two places is described by two adjacent PT_LOADs.
@@ -81,7 +81,7 @@ struct precopy {
 	uint64_t reread_bytes;	  /* read again in the rounds */
 	uint64_t final_bytes;	  /* written pages read at freeze #2 */
 	uint64_t untracked_bytes; /* ranges not tracked, read whole at freeze #2 */
-	uint64_t punched_bytes;	  /* pre-copied bytes dropped since (now zeros) */
+	uint64_t punched_bytes;	  /* read again and found zeros: made holes */
 	uint64_t precopy_bytes;	  /* bytes read by the pre-copy */
 	size_t tracked_maps, untracked_maps;
 	/* For the dump's result. */
