@@ -130,6 +130,15 @@ def test_default_core_from_snapshot_passes_the_gdb_checks(td, target, tmp_path, 
     assert f"$3 = {HEAP_PATTERN ^ 12345:#x}" in out
     assert f"$4 = {HEAP_PATTERN ^ 2097151:#x}" in out
     assert "$5 = 0 '\\000'" in out
+    if method == "precopy":
+        # Program headers at the end of the file, PT_LOADs out of file order: lldb
+        # and eu-stack read it too.
+        p = subprocess.run(["lldb", "--batch", "-o", "thread backtrace all", "-c", str(core),
+                            str(EXE)], capture_output=True, text=True, timeout=120)
+        assert p.stdout.count("dump_worker_level2") == 4, p.stdout[-3000:]
+        p = subprocess.run(["eu-stack", "--core", str(core), "-e", str(EXE)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.stdout.count("dump_worker_level2") == 4, p.stdout
 
 
 @pytest.mark.parametrize("method", ["precopy", "fork"])
