@@ -24,6 +24,7 @@
 #include "dump/memory.h"
 #include "dump/notes.h"
 #include "dump/precopy.h"
+#include "dump/precopy_layout.h"
 #include "dump/sink.h"
 #include "dump/sink_file.h"
 #include "dump/snapshot.h"
@@ -35,100 +36,10 @@
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
 #endif
-#ifndef PAGEMAP_SCAN /* include/uapi/linux/fs.h, Linux 6.7 */
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-struct page_region {
-	uint64_t start, end, categories;
-};
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PM_SCAN_WP_MATCHING (1 << 0)
-#define PAGE_IS_WPALLOWED (1 << 0)
-#define PAGE_IS_WRITTEN (1 << 1)
-#define PAGE_IS_FILE (1 << 2)
-#define PAGE_IS_PRESENT (1 << 3)
-#define PAGE_IS_SWAPPED (1 << 4)
-#define PAGE_IS_PFNZERO (1 << 5)
-#endif
-
 #define UFFD_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
 /* A round that finds less than this written is the last: freeze #2 reads the rest. */
 #define ROUND_ENOUGH (4ULL << 20)
-/* Reads of the rounds go through a buffer of this size; ios are cut to it. */
-#define IO_CHUNK (64ULL << 20)
 #define USER_TOP (1ULL << 47)
-
-/* --- small lists ------------------------------------------------------------------ */
-
-/* [start, end) of memory, found in the file from offset @off. */
-struct span {
-	uint64_t start, end, off;
-};
-
-struct spans {
-	struct span *v;
-	size_t n, cap;
-};
-
-static int spans_append(struct spans *s, uint64_t start, uint64_t end, uint64_t off)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		void *p = realloc(s->v, cap * sizeof(*s->v));
-
-		if (!p)
-			return -ENOMEM;
-		s->v = p;
-		s->cap = cap;
-	}
-	s->v[s->n++] = (struct span){ start, end, off };
-	return 0;
-}
-
-/* Appends, merged with the last span when it continues it in memory and in the file. */
-static int spans_push(struct spans *s, uint64_t start, uint64_t end, uint64_t off)
-{
-	struct span *last = s->n ? &s->v[s->n - 1] : NULL;
-
-	if (end <= start)
-		return 0;
-	if (last && last->end == start && last->off + (last->end - last->start) == off) {
-		last->end = end;
-		return 0;
-	}
-	return spans_append(s, start, end, off);
-}
-
-/* Memory to read ([start, end)) and where it goes in the file (off); at most IO_CHUNK
- * each, so a batch of them fits the round buffer and one process_vm_readv. */
-static int ios_push(struct spans *s, uint64_t *bytes, uint64_t start, uint64_t end,
-		    uint64_t off)
-{
-	int err = 0;
-
-	while (!err && start < end) {
-		uint64_t len = end - start < IO_CHUNK ? end - start : IO_CHUNK;
-		struct span *last = s->n ? &s->v[s->n - 1] : NULL;
-
-		if (last && last->end == start && last->off + (last->end - last->start) == off &&
-		    last->end - last->start + len <= IO_CHUNK) {
-			last->end += len;
-		} else {
-			err = spans_append(s, start, start + len, off);
-		}
-		*bytes += len;
-		start += len;
-		off += len;
-	}
-	return err;
-}
-
-struct regions {
-	struct page_region *v;
-	size_t n, cap;
-};
 
 /*
  * PAGEMAP_SCAN of [start, end) of the process behind @pagemap, appending the regions.
@@ -167,38 +78,6 @@ static int scan(int pagemap, uint64_t start, uint64_t end, uint64_t flags, uint6
 		at = a.walk_end;
 	}
 	return 0;
-}
-
-/* The first region of @r ending after @addr (binary search). */
-static size_t region_at(const struct regions *r, uint64_t addr)
-{
-	size_t lo = 0, hi = r->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (r->v[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The first span of @s ending after @addr. */
-static size_t span_at(const struct spans *s, uint64_t addr)
-{
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (s->v[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /* --- reading ---------------------------------------------------------------------- */
@@ -656,7 +535,7 @@ static int maps_now(pid_t pid, int memfd, int pagemap, const struct capture *bef
 		(*tracked)[cap->map_count++] = false;
 		m->has_vmflags = true;
 		m->vmflags = perms_flags(pm.perms);
-		for (size_t i = region_at(written, m->start);
+		for (size_t i = regions__at(written, m->start);
 		     i < written->n && written->v[i].start < m->end; i++) {
 			uint64_t s = written->v[i].start > m->start ? written->v[i].start : m->start;
 			uint64_t e = written->v[i].end < m->end ? written->v[i].end : m->end;
@@ -711,162 +590,6 @@ static int maps_now(pid_t pid, int memfd, int pagemap, const struct capture *bef
 
 /* --- the dump --------------------------------------------------------------------- */
 
-struct piece {
-	uint64_t start, end, off;
-	bool covered; /* pre-copied and tracked since */
-};
-
-struct layout {
-	struct piece *pieces;
-	size_t n, cap;
-	Elf64_Phdr *ph; /* PT_NOTE first, then the PT_LOADs */
-	size_t phnum, ph_cap;
-};
-
-static int layout_piece(struct layout *l, struct piece p)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		void *q = realloc(l->pieces, cap * sizeof(*l->pieces));
-
-		if (!q)
-			return -ENOMEM;
-		l->pieces = q;
-		l->cap = cap;
-	}
-	l->pieces[l->n++] = p;
-	return 0;
-}
-
-static int layout_ph(struct layout *l, uint64_t vaddr, uint64_t memsz, uint64_t filesz,
-		     uint64_t off, uint32_t flags)
-{
-	if (l->phnum == l->ph_cap) {
-		size_t cap = l->ph_cap ? l->ph_cap * 2 : 256;
-		void *q = realloc(l->ph, cap * sizeof(*l->ph));
-
-		if (!q)
-			return -ENOMEM;
-		l->ph = q;
-		l->ph_cap = cap;
-	}
-	l->ph[l->phnum++] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = flags, .p_offset = off,
-					  .p_vaddr = vaddr, .p_filesz = filesz, .p_memsz = memsz,
-					  .p_align = 4096 };
-	return 0;
-}
-
-/*
- * The core's PT_LOADs for @plan: each segment's data is cut where the tracked,
- * pre-copied spans @tracked begin and end; tracked pieces stay where the pre-copy put
- * them, the others get room from *@tail on.
- */
-static int lay_out(const struct dump_plan *plan, const struct spans *tracked, uint64_t *tail,
-		   struct layout *l)
-{
-	int err = layout_ph(l, 0, 0, 0, 0, 0); /* the PT_NOTE, filled in at the end */
-
-	for (size_t k = 0; k < plan->seg_count && !err; k++) {
-		const struct dump_segment *s = &plan->segs[k];
-		uint64_t v = s->vaddr, end = s->vaddr + s->filesz;
-		size_t first = l->n, t = span_at(tracked, v);
-
-		if (!s->filesz) {
-			err = layout_ph(l, s->vaddr, s->memsz, 0, *tail, s->flags);
-			continue;
-		}
-		while (v < end && !err) {
-			struct piece p = { v, end, 0, false };
-
-			if (t < tracked->n && tracked->v[t].start <= v) {
-				if (tracked->v[t].end < end)
-					p.end = tracked->v[t].end;
-				p.off = tracked->v[t].off + (v - tracked->v[t].start);
-				p.covered = true;
-				if (tracked->v[t].end <= p.end)
-					t++;
-			} else {
-				if (t < tracked->n && tracked->v[t].start < end)
-					p.end = tracked->v[t].start;
-				p.off = *tail;
-				*tail += p.end - p.start;
-			}
-			err = layout_piece(l, p);
-			v = p.end;
-		}
-		for (size_t i = first; i < l->n && !err; i++) {
-			const struct piece *p = &l->pieces[i];
-			uint64_t memsz = i + 1 < l->n ? p->end - p->start
-						      : s->vaddr + s->memsz - p->start;
-
-			err = layout_ph(l, p->start, memsz, p->end - p->start, p->off, s->flags);
-		}
-	}
-	return err;
-}
-
-/* The pieces of [start, end) (sorted, covering it). */
-static size_t piece_at(const struct layout *l, uint64_t addr)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (l->pieces[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-struct final {
-	struct spans ios;    /* to read while frozen, and where each goes */
-	uint64_t written, untracked;
-};
-
-/*
- * What freeze #2 must read: in tracked pieces, the pages written since the last round
- * (and holes where pre-copied pages were dropped); in the other pieces, every byte
- * that is not known zero.
- */
-static int final_work(const struct dump_plan *plan, const struct layout *l,
-		      const struct regions *r, struct final *f)
-{
-	int err = 0;
-
-	for (size_t e = 0; e < plan->ext_count && !err; e++) {
-		uint64_t a = plan->ext[e].addr, end = a + plan->ext[e].len;
-
-		for (size_t i = piece_at(l, a); i < l->n && a < end && !err; i++) {
-			const struct piece *p = &l->pieces[i];
-			uint64_t b = p->end < end ? p->end : end;
-
-			if (p->start > a)
-				break; /* cannot happen: pieces cover every segment's data */
-			if (plan->ext[e].hole) {
-				/* Known zero, in an untracked mapping (tracked ones are
-				 * planned without holes): new room, zeros already. */
-			} else if (!p->covered) {
-				err = ios_push(&f->ios, &f->untracked, a, b, p->off + (a - p->start));
-			} else {
-				for (size_t j = region_at(r, a); j < r->n && r->v[j].start < b && !err;
-				     j++) {
-					uint64_t s = r->v[j].start > a ? r->v[j].start : a;
-					uint64_t t = r->v[j].end < b ? r->v[j].end : b;
-
-					if (r->v[j].categories & PAGE_IS_WRITTEN)
-						err = ios_push(&f->ios, &f->written, s, t,
-							       p->off + (s - p->start));
-				}
-			}
-			a = b;
-		}
-	}
-	return err;
-}
-
 /* @covered (pre-copied spans) where the mapping is the pre-copy's, still tracked. */
 static int still_tracked(const struct spans *covered, const struct capture *cap,
 			 const bool *tracked, struct spans *out)
@@ -878,13 +601,13 @@ static int still_tracked(const struct spans *covered, const struct capture *cap,
 
 		if (!tracked[i])
 			continue;
-		for (size_t j = span_at(covered, m->start);
+		for (size_t j = spans__at(covered, m->start);
 		     j < covered->n && covered->v[j].start < m->end && !err; j++) {
 			const struct span *c = &covered->v[j];
 			uint64_t s = m->start > c->start ? m->start : c->start;
 			uint64_t e = m->end < c->end ? m->end : c->end;
 
-			err = spans_push(out, s, e, c->off + (s - c->start));
+			err = spans__push(out, s, e, c->off + (s - c->start));
 		}
 	}
 	return err;
@@ -906,13 +629,13 @@ static int round_once(pid_t pid, int pagemap, int memfd, const struct spans *cov
 	err = scan(pagemap, covered->v[0].start, covered->v[covered->n - 1].end,
 		   PM_SCAN_WP_MATCHING, PAGE_IS_WRITTEN, PAGE_IS_WRITTEN, &r);
 	for (size_t j = 0; j < r.n && !err; j++) {
-		for (size_t i = span_at(covered, r.v[j].start);
+		for (size_t i = spans__at(covered, r.v[j].start);
 		     i < covered->n && covered->v[i].start < r.v[j].end && !err; i++) {
 			const struct span *c = &covered->v[i];
 			uint64_t s = r.v[j].start > c->start ? r.v[j].start : c->start;
 			uint64_t e = r.v[j].end < c->end ? r.v[j].end : c->end;
 
-			err = ios_push(&ios, found, s, e, c->off + (s - c->start));
+			err = spans__push_io(&ios, found, s, e, c->off + (s - c->start));
 		}
 	}
 	if (!err)
@@ -960,8 +683,8 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 	struct spans covered = {}, still = {};
 	bool *tracked_now = NULL;
 	struct regions r = {};
-	struct final f = {};
-	struct layout l = {};
+	struct precopy_reads f = {};
+	struct precopy_layout l = {};
 	struct note_buf notes = {};
 	struct freeze fz = {};
 	struct boost b = {};
@@ -1021,7 +744,7 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 	}
 	data_end = page;
 	for (size_t i = 0; i < pre.seg_count && !err; i++) {
-		err = spans_push(&covered, pre.segs[i].vaddr, pre.segs[i].vaddr + pre.segs[i].filesz,
+		err = spans__push(&covered, pre.segs[i].vaddr, pre.segs[i].vaddr + pre.segs[i].filesz,
 				 data_end);
 		data_end += pre.segs[i].filesz;
 	}
@@ -1121,9 +844,9 @@ int precopy__dump(const struct precopy_opts *o, struct core_sink *sink, struct c
 		err = still_tracked(&covered, cap, tracked_now, &still);
 	tail = (sink->offset + page - 1) & ~(page - 1);
 	if (!err)
-		err = lay_out(&plan, &still, &tail, &l);
+		err = precopy_layout__build(&plan, &still, &tail, &l);
 	if (!err)
-		err = final_work(&plan, &l, &r, &f);
+		err = precopy_layout__reads(&plan, &l, &r, &f);
 	if (err) {
 		snprintf(why, why_len, "failed to plan the core: %s", strerror(-err));
 		goto out;
@@ -1227,8 +950,7 @@ out:
 	free(tracked_now);
 	free(r.v);
 	free(f.ios.v);
-	free(l.pieces);
-	free(l.ph);
+	precopy_layout__free(&l);
 	notes__free(&notes);
 	if (err == -ESRCH && !why[0])
 		snprintf(why, why_len, "process %d exited during the dump", o->pid);
