@@ -607,3 +607,21 @@ def test_target_exits_mid_precopy(target, tmp_path):
     assert "exited" in jq(err.strip().splitlines()[-1], ".error"), err
     assert list(tmp_path.iterdir()) == []
     t.proc.wait(timeout=10)
+
+
+def test_precopy_target_sees_nothing(td, target, tmp_path):
+    # Two injected syscalls (userfaultfd, close) into a thread blocked in nanosleep,
+    # read or a futex wait: each returns what it must, no signal, no child, no fd left.
+    t = start_snap(target)
+    before = t.stats.fresh()
+    fds = sorted(os.listdir(f"/proc/{t.pid}/fd"))
+    for i in range(6):
+        r = snapdump(td, t.pid, "-o", tmp_path / "p.core", "--force", method="precopy")
+        assert r.jq(".snapshot.used") is True
+    after = t.stats.fresh(5)
+    assert after["bad"] == 0, (after, t.proc.stderr)
+    assert after["reaped"] == 0 and after["plain"] == 0 and after["sigchld"] == 0, after
+    assert after["ok"] > before["ok"]
+    assert sorted(os.listdir(f"/proc/{t.pid}/fd")) == fds
+    untracked(t.pid)
+    assert children(t.pid) == set()
