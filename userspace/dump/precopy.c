@@ -39,7 +39,7 @@
 #define UFFD_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
 /* A round that finds less than this written is the last: freeze #2 reads the rest. */
 #define ROUND_ENOUGH (4ULL << 20)
-#define USER_TOP (1ULL << 47)
+#define USER_TOP (1ULL << 47) /* PAGEMAP_SCAN refuses ranges above user space */
 
 /*
  * PAGEMAP_SCAN of [start, end) of the process behind @pagemap, appending the regions.
