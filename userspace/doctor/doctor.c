@@ -14,6 +14,7 @@
 #include "common/output.h"
 #include "common/procfs.h"
 #include "doctor/features.h"
+#include "dump/precopy.h"
 
 /* Capability numbers from linux/capability.h. */
 static const struct {
@@ -93,6 +94,21 @@ static const char *yama_meaning(long scope)
 	}
 }
 
+/* dump --snapshot into a file: userfaultfd WP_ASYNC + PAGEMAP_SCAN, tried on doctor
+ * itself; without them the fork snapshot is used. */
+static void summarize_precopy(json_t *works, json_t *missing, bool can_ptrace)
+{
+	char why[160], msg[256];
+	bool precopy = !precopy__probe(why, sizeof(why));
+
+	json_object_set_new(works, "snapshot_precopy", json_boolean(precopy && can_ptrace));
+	if (precopy)
+		return;
+	snprintf(msg, sizeof(msg), "pre-copy snapshots: %s; dump --snapshot forks a copy "
+		 "instead (a longer pause)", why);
+	json_array_append_new(missing, json_string(msg));
+}
+
 /* What each capability of tracedump needs, as {"dump": true, ...}. */
 static json_t *summarize(const struct features *f, bool can_ptrace, json_t **missing)
 {
@@ -110,6 +126,7 @@ static json_t *summarize(const struct features *f, bool can_ptrace, json_t **mis
 	json_object_set_new(works, "trace_follow", json_boolean(tp_btf));
 	json_object_set_new(works, "trace_latency", json_boolean(uprobe));
 	json_object_set_new(works, "trace_exceptions", json_boolean(uprobe));
+	summarize_precopy(works, *missing, can_ptrace);
 	if (!can_ptrace)
 		json_array_append_new(*missing, json_string("ptrace: dumps need root or "
 							    "CAP_SYS_PTRACE and Yama scope < 3"));
