@@ -254,9 +254,10 @@ static int do_core_relay(int argc, char **argv)
 	if (fd > STDERR_FILENO)
 		close(fd);
 	if (parse_args(argc, argv, &f)) {
-		klog("bad arguments (run by the kernel's core_pattern only): core written to "
-		     "\"core\" is not attempted");
-		return TD_EXIT_USAGE;
+		klog("bad arguments (run by the kernel's core_pattern only): no core written");
+		return output_error(TD_EXIT_USAGE, "core-relay is run by the kernel as the "
+				    "core_pattern that `watch --signal` installs, with the "
+				    "arguments %s; not by hand", CORE_RELAY_ARGS);
 	}
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", f.pid);
 	n = readlink(exe, f.exe, sizeof(f.exe) - 1);
