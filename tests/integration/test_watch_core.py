@@ -108,13 +108,14 @@ def test_segv_on_worker_by_core_pattern(watch, target, tmp_path, core_pattern):
     assert "$1 = 11" in p.stdout and f"LWP {crashy_tid(t)}" in p.stdout, p.stdout
     meta = jq(open(dump["path"] + ".json").read(), ".")
     assert meta["event"]["by"] == "core_pattern" and meta["dump"]["source"] == "kernel"
+    assert meta["dump"]["filter"] == "0x33"
     assert meta["process"]["id"] == t.pid and meta["dump"]["threads"] >= 2
     assert dump["path"].endswith(f".{t.pid}.core")
 
 
 def test_abrt_by_core_pattern_zstd(watch, target, tmp_path, core_pattern):
     t = target("sigtarget")
-    w = watch(t.pid, "--signal", "ABRT,SEGV", "--compress", "zstd", "-o", tmp_path)
+    w = watch(t.pid, "--signal", "ABRT,SEGV", "--compress", "zstd", "-n", "0", "-o", tmp_path)
     assert w.wait_event("watching")["signals_by"] == "core_pattern"
     os.kill(t.pid, signal.SIGABRT)
     trig = w.wait_event("trigger")
@@ -122,11 +123,29 @@ def test_abrt_by_core_pattern_zstd(watch, target, tmp_path, core_pattern):
     dump = w.wait_event("dump")
     assert w.finish() == 0
     assert t.proc.wait(timeout=10) == -signal.SIGABRT
+    # Its end is known from the crash: no wait status of ours without ptrace.
+    assert w.of("target_exit")[0]["signal"] == "SIGABRT"
+    assert w.of("exit")[0]["reason"] == "targets gone"
     assert dump["path"].endswith(".core.zst")
     core = tmp_path / "x.core"
     subprocess.run(["zstd", "-d", "-q", "-o", str(core), dump["path"]], check=True)
     assert "main" in gdb_bt(t.path, core)
     assert pattern() == core_pattern
+
+
+def test_bundle_from_the_kernel_core(watch, target, tmp_path, core_pattern):
+    t = target("sigtarget")
+    w = watch(t.pid, "--signal", "SEGV", "--bundle", "tar", "-o", tmp_path)
+    w.wait_event("watching")
+    os.kill(t.pid, SIGRTMIN + 2)
+    dump = w.wait_event("dump")
+    assert w.finish() == 0
+    names = subprocess.run(["tar", "tf", dump["path"]], capture_output=True, text=True,
+                           check=True).stdout.split()
+    core = [n for n in names if n.endswith(f".{t.pid}.core")]
+    assert core and "metadata.json" in names
+    subprocess.run(["tar", "xf", dump["path"], "-C", str(tmp_path), core[0]], check=True)
+    assert "crash_now" in gdb_bt(t.path, tmp_path / core[0])
 
 
 def test_unwatched_crash_goes_to_previous_file_pattern(watch, target, tmp_path, short_dir,

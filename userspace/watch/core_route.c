@@ -397,11 +397,10 @@ int core_route__next(struct core_route *r, struct core_crash *c)
 {
 	struct core_relay_msg m;
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+	struct iovec iov;
+	struct msghdr mh;
 	struct ucred cred;
-	socklen_t clen = sizeof(cred);
+	socklen_t clen;
 	struct pollfd pfd;
 	struct cmsghdr *cm;
 	ssize_t n;
@@ -410,6 +409,11 @@ int core_route__next(struct core_route *r, struct core_crash *c)
 	if (r->listen_fd < 0)
 		return 0;
 	for (;;) {
+		/* recvmsg changes them: fresh for each relay. */
+		iov = (struct iovec){ &m, sizeof(m) };
+		mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				      .msg_controllen = sizeof(cbuf) };
+		clen = sizeof(cred);
 		conn = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0)
 			return 0;
@@ -531,6 +535,15 @@ int core_crash__take(struct core_crash *c, char *why, size_t why_len)
 	}
 	close(c->conn);
 	c->conn = -1;
+	{
+		/* What the kernel's core holds, as the process has it now. */
+		char path[64], buf[32];
+		int n;
+
+		snprintf(path, sizeof(path), "/proc/%d/coredump_filter", c->pid);
+		n = read_text(path, buf, sizeof(buf));
+		c->filter = n > 0 ? strtoul(buf, NULL, 16) : 0;
+	}
 	/* Bigger pipe, fewer wake-ups of the kernel's writer (best effort). */
 	fcntl(c->pipe, F_SETPIPE_SZ, 1 << 20);
 	err = read_head(c, sizeof(Elf64_Ehdr));
@@ -623,6 +636,7 @@ int core_crash__copy(struct core_crash *c, struct core_sink *sink, enum dump_typ
 {
 	uint64_t t0 = monotonic_ns(), t_end;
 	unsigned char *buf = malloc(COPY_CHUNK);
+	char filter_hex[24];
 	int err;
 
 	if (!buf) {
@@ -673,11 +687,12 @@ int core_crash__copy(struct core_crash *c, struct core_sink *sink, enum dump_typ
 		goto fail;
 	}
 	free(buf);
+	snprintf(filter_hex, sizeof(filter_hex), "0x%lx", c->filter);
 	t_end = monotonic_ns();
 	if (result)
-		*result = json_pack("{s:i, s:s, s:s, s:I, s:I, s:i, s:f, s:f, s:s}", "pid", c->pid,
+		*result = json_pack("{s:i, s:s, s:o, s:I, s:I, s:i, s:f, s:f, s:s}", "pid", c->pid,
 				    "type", dumper__type_name(type), "filter",
-				    type == DUMP_TYPE_FULL ? "0x1ff" : "0x33", "bytes_written",
+				    c->filter ? json_string(filter_hex) : json_null(), "bytes_written",
 				    (json_int_t)sink->bytes_out, "core_size",
 				    (json_int_t)sink->offset, "threads", c->threads, "pause_ms",
 				    (t_end - c->accepted_ns) / 1e6, "duration_ms", (t_end - t0) / 1e6,

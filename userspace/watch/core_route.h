@@ -90,6 +90,7 @@ struct core_crash {
 	unsigned char *head;
 	size_t head_len;
 	uint64_t size; /* the core's logical size from its program headers; 0 unknown */
+	unsigned long filter; /* the process's coredump_filter at the crash; 0 unknown */
 	int threads;
 	bool has_siginfo;
 	int si_code, sender_pid;

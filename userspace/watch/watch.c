@@ -101,6 +101,7 @@ struct target {
 	bool gone, traced;
 	uint64_t bpf_stop; /* --signal by BPF: handled signals that stop it (no ptrace) */
 	uint64_t core_sigs; /* --signal by the core_pattern route (core_route.h) */
+	int core_status;    /* its wait status once the relay brought its crash, else 0 */
 	struct cpu_window cpu;
 	struct mem_levels mem;
 	uint64_t last_stuck_start; /* the stuck request already dumped */
@@ -1009,7 +1010,7 @@ static void check_alive(struct watch *w)
 		if (t->gone || t->traced)
 			continue;
 		if (procfs_read_stat(t->pid, -1, &ps) || ps.state == 'Z')
-			target_gone(w, t, 0, false);
+			target_gone(w, t, t->core_status, t->core_status != 0);
 	}
 }
 
@@ -1363,6 +1364,8 @@ static void handle_core_crashes(struct watch *w)
 		struct target *t = find_target(w, c.pid);
 		char why[512];
 
+		if (t) /* in its core dump: it dies of that signal whatever we answer */
+			t->core_status = (c.sig & 0x7f) | 0x80; /* WTERMSIG, WCOREDUMP */
 		if (!t || c.sig <= 0 || c.sig >= 64 || !(t->core_sigs & (1ULL << c.sig)) ||
 		    !dump_gate__ready(&w->gate, monotonic_ns())) {
 			core_crash__decline(&c);
