@@ -1493,6 +1493,8 @@ static int do_watch(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A reader of our events gone ends the watch cleanly too (core_pattern restored). */
+	sigaction(SIGPIPE, &sa, NULL);
 	sigemptyset(&su.sa_mask);
 	su.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &su, NULL);
