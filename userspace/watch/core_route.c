@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,7 +30,8 @@
 #define COPY_CHUNK (1u << 20)
 #define PAGE 4096u
 #define FILTER_DEFAULT 0x33ul
-#define FILTER_FULL 0x1fful /* every bit the kernel knows (MMF_DUMP_FILTER_BITS 9) */
+#define FILTER_FULL 0x1fful
+#define SELF_TEST_NS 5000000000ULL /* every bit the kernel knows (MMF_DUMP_FILTER_BITS 9) */
 
 void core_route__plan(uint64_t watched, uint64_t handled, bool bpf_ok, bool core_ok,
 		      struct signal_routes *out)
@@ -207,6 +210,75 @@ static int listen_socket(char *why, size_t why_len)
 	return fd;
 }
 
+/*
+ * The route proved with a real crash: a child of ours, with an empty coredump_filter
+ * (a core of headers and notes only), dies of SIGSEGV and the relay must bring it.
+ * This catches what no check up front can: a kernel that cannot run the relay (the
+ * helper runs in the initial namespaces, so a watch in a container names a path the
+ * kernel may not see; an LSM refusing it), a socket it cannot reach.
+ */
+static int self_test(struct core_route *r)
+{
+	uint64_t deadline = monotonic_ns() + SELF_TEST_NS;
+	bool brought = false;
+	pid_t child;
+	int st;
+
+	child = fork();
+	if (child < 0) {
+		snprintf(r->why, sizeof(r->why), "cannot fork to test the route: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	if (child == 0) {
+		struct rlimit rl = { 0, 0 }; /* pipes ignore 0; 1 would turn them off */
+		sigset_t all;
+		int fd = open("/proc/self/coredump_filter", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)!write(fd, "0", 1);
+			close(fd);
+		}
+		setrlimit(RLIMIT_CORE, &rl);
+		prctl(PR_SET_DUMPABLE, 1);
+		signal(SIGSEGV, SIG_DFL);
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		kill(getpid(), SIGSEGV);
+		_exit(127);
+	}
+	while (!brought && monotonic_ns() < deadline) {
+		struct core_crash c;
+		struct pollfd pfd = { .fd = r->listen_fd, .events = POLLIN };
+
+		poll(&pfd, 1, 50);
+		while (!brought && core_route__next(r, &c) == 1) {
+			char buf[65536], why[128];
+
+			if (c.pid != child) {
+				core_crash__decline(&c); /* not ours: nothing is watched yet */
+				continue;
+			}
+			brought = true;
+			if (!core_crash__take(&c, why, sizeof(why)))
+				while (read(c.pipe, buf, sizeof(buf)) > 0)
+					;
+			core_crash__close(&c);
+		}
+	}
+	if (!brought)
+		kill(child, SIGKILL);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!brought) {
+		snprintf(r->why, sizeof(r->why), "the kernel did not bring a test crash through "
+			 "the core_pattern relay within %d s (see dmesg)",
+			 (int)(SELF_TEST_NS / 1000000000ULL));
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
 int core_route__install(struct core_route *r)
 {
 	char exe[PATH_MAX], cur[256], pattern[512], state[1024], tmp[64];
@@ -287,6 +359,15 @@ int core_route__install(struct core_route *r)
 		goto out;
 	}
 	memcpy(r->pattern, pattern, strlen(pattern) + 1); /* < CORE_PATTERN_MAX, checked */
+	err = self_test(r);
+	if (err) {
+		/* Never leave a pattern that loses every crash on the system. */
+		write_pattern(cur);
+		close(r->listen_fd);
+		r->listen_fd = -1;
+		unlink(CORE_ROUTE_SOCK);
+		unlink(CORE_ROUTE_SAVED);
+	}
 out:
 	close(lk);
 	return r->err = err;
