@@ -343,3 +343,28 @@ def test_dry_run_leaves_the_core_to_the_previous_pattern(watch, target, tmp_path
     assert wait_for(lambda: os.path.exists(f"{short_dir}/core.{t.pid}"))
     assert w.finish() == 0
     assert not w.of("dump") and not list(tmp_path.glob("*.core"))
+
+
+def test_route_the_kernel_cannot_reach_falls_back_to_ptrace(target, tmp_path, core_pattern):
+    """A watch whose binary the kernel cannot see (as in a container: the kernel runs
+    the relay in the initial mount namespace) must not leave a pattern that loses every
+    crash: its test crash does not come through, so it restores and uses ptrace."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is missing")
+    t = target("sigtarget")
+    hidden = tempfile.mkdtemp(prefix="tdns", dir="/tmp")
+    try:
+        script = (f"mount -t tmpfs none {hidden} && cp {TRACEDUMP} {hidden}/tracedump && "
+                  f"exec {hidden}/tracedump watch {t.pid} --signal SEGV --max-duration 200ms "
+                  f"-o {tmp_path}")
+        r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True,
+                           text=True, timeout=60)
+    finally:
+        os.rmdir(hidden)
+    assert r.returncode == 0, r.stderr
+    ev = jq(r.stdout.splitlines()[0], ".")
+    assert ev["event"] == "watching" and ev["signals_by"] == "ptrace"
+    assert "did not bring a test crash" in ev["ptrace_because"]
+    assert "go through ptrace" in r.stderr
+    assert pattern() == core_pattern and not os.path.exists(SAVED)
+    assert t.alive()
