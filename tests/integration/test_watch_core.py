@@ -368,3 +368,22 @@ def test_route_the_kernel_cannot_reach_falls_back_to_ptrace(target, tmp_path, co
     assert "go through ptrace" in r.stderr
     assert pattern() == core_pattern and not os.path.exists(SAVED)
     assert t.alive()
+
+
+def test_bpf_and_core_pattern_together(watch, target, tmp_path, core_pattern):
+    """A handled USR1 by the BPF stop and an unhandled SEGV by core_pattern, one process,
+    no ptrace."""
+    t = target("sigtarget")
+    w = watch(t.pid, "--signal", "USR1,SEGV", "-n", "2", "-o", tmp_path)
+    assert w.wait_event("watching")["signals_by"] == "bpf+core_pattern"
+    os.kill(t.pid, signal.SIGUSR1)
+    assert w.wait_event("trigger")["detail"]["by"] == "bpf"
+    w.wait_event("dump")
+    assert status(t.pid)["TracerPid"].strip() == "0"
+    os.kill(t.pid, SIGRTMIN + 2)
+    assert w.wait_event("trigger")["detail"]["by"] == "core_pattern"
+    dump = w.wait_event("dump")
+    assert w.finish() == 0
+    assert t.proc.wait(timeout=10) == -signal.SIGSEGV
+    assert "crash_now" in gdb_bt(t.path, dump["path"])
+    assert pattern() == core_pattern
