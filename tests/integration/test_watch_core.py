@@ -109,6 +109,8 @@ def test_segv_on_worker_by_core_pattern(watch, target, tmp_path, core_pattern):
     meta = jq(open(dump["path"] + ".json").read(), ".")
     assert meta["event"]["by"] == "core_pattern" and meta["dump"]["source"] == "kernel"
     assert meta["dump"]["filter"] == "0x33"
+    assert any(b["file_name"] == str(t.path) and len(b["build_id"]) == 40
+               for b in meta["dump"]["build_ids"]), meta["dump"]["build_ids"]
     assert meta["process"]["id"] == t.pid and meta["dump"]["threads"] >= 2
     assert dump["path"].endswith(f".{t.pid}.core")
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/elf_info.h"
 #include "common/jsonutil.h"
 #include "common/procfs.h"
 #include "common/signals.h"
@@ -540,6 +541,8 @@ void core_crash__close(struct core_crash *c)
 		close(c->pipe);
 	free(c->head);
 	c->head = NULL;
+	json_decref(c->build_ids);
+	c->build_ids = NULL;
 	c->conn = c->pipe = -1;
 }
 
@@ -611,6 +614,41 @@ static void parse_notes(struct core_crash *c, const unsigned char *p, size_t len
 	}
 }
 
+struct build_id_ctx {
+	pid_t pid;
+	json_t *arr;
+};
+
+static int add_build_id(const struct proc_map *m, void *ctx)
+{
+	struct build_id_ctx *b = ctx;
+	char path[96], hex[2 * ELF_BUILD_ID_MAX + 1];
+	struct elf_info info;
+	size_t i;
+	json_t *e;
+	int fd, err;
+
+	if (m->path[0] != '/' || m->offset)
+		return 0;
+	json_array_foreach(b->arr, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "file_name")), m->path))
+			return 0;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", b->pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	err = elf_info__read_fd(fd, &info);
+	close(fd);
+	if (err)
+		return 0;
+	elf_info__build_id_hex(&info, hex, sizeof(hex));
+	json_array_append_new(b->arr, json_pack("{s:o, s:o, s:s}", "file_name",
+						json_string_cstr(m->path), "base_address",
+						json_hex(m->start), "build_id", hex));
+	return 0;
+}
+
 int core_crash__take(struct core_crash *c, char *why, size_t why_len)
 {
 	char a = CORE_RELAY_TAKEN;
@@ -632,6 +670,14 @@ int core_crash__take(struct core_crash *c, char *why, size_t why_len)
 		snprintf(path, sizeof(path), "/proc/%d/coredump_filter", c->pid);
 		n = read_text(path, buf, sizeof(buf));
 		c->filter = n > 0 ? strtoul(buf, NULL, 16) : 0;
+	}
+	{
+		/* The mapped files' build ids, as dumper__run gives them: the process
+		 * stays in its dump, its mappings readable, until the core is read. */
+		struct build_id_ctx b = { c->pid, json_array() };
+
+		procfs_for_each_map(c->pid, add_build_id, &b);
+		c->build_ids = b.arr;
 	}
 	/* Bigger pipe, fewer wake-ups of the kernel's writer (best effort). */
 	fcntl(c->pipe, F_SETPIPE_SZ, 1 << 20);
@@ -779,13 +825,14 @@ int core_crash__copy(struct core_crash *c, struct core_sink *sink, enum dump_typ
 	snprintf(filter_hex, sizeof(filter_hex), "0x%lx", c->filter);
 	t_end = monotonic_ns();
 	if (result)
-		*result = json_pack("{s:i, s:s, s:o, s:I, s:I, s:i, s:f, s:f, s:s}", "pid", c->pid,
+		*result = json_pack("{s:i, s:s, s:o, s:I, s:I, s:i, s:f, s:f, s:s, s:o}", "pid", c->pid,
 				    "type", dumper__type_name(type), "filter",
 				    c->filter ? json_string(filter_hex) : json_null(), "bytes_written",
 				    (json_int_t)sink->bytes_out, "core_size",
 				    (json_int_t)sink->offset, "threads", c->threads, "pause_ms",
 				    (t_end - c->accepted_ns) / 1e6, "duration_ms", (t_end - t0) / 1e6,
-				    "source", "kernel");
+				    "source", "kernel", "build_ids",
+				    c->build_ids ? json_incref(c->build_ids) : json_array());
 	return 0;
 fail:
 	free(buf);

@@ -91,6 +91,7 @@ struct core_crash {
 	size_t head_len;
 	uint64_t size; /* the core's logical size from its program headers; 0 unknown */
 	unsigned long filter; /* the process's coredump_filter at the crash; 0 unknown */
+	json_t *build_ids;    /* of the mapped ELF files, as dumper__run's result has them */
 	int threads;
 	bool has_siginfo;
 	int si_code, sender_pid;
