@@ -55,7 +55,9 @@ def set_pattern(p):
 
 
 def is_relay(p):
-    return p.startswith("|") and " core-relay " in p
+    """The relay pattern: the static tracedump-core-relay beside tracedump (make builds
+    it), or `tracedump core-relay` without it."""
+    return p.startswith("|") and (" core-relay " in p or "/tracedump-core-relay " in p)
 
 
 def crash_unwatched(cwd, core_limit=resource.RLIM_INFINITY, delay_ms=0):
@@ -86,7 +88,7 @@ def test_segv_on_worker_by_core_pattern(watch, target, tmp_path, core_pattern):
     # No ptrace at all: the kernel's core_pattern pipe brings the crash.
     assert ev["signals_by"] == "core_pattern" and ev["ptrace"] is False
     assert status(t.pid)["TracerPid"].strip() == "0"
-    assert is_relay(pattern())
+    assert pattern().startswith(f"|{TRACEDUMP}-core-relay %P %I %s")
     os.kill(t.pid, SIGRTMIN + 2)  # the crashy thread writes through NULL
     trig = w.wait_event("trigger")
     d = trig["detail"]
@@ -345,6 +347,31 @@ def test_dry_run_leaves_the_core_to_the_previous_pattern(watch, target, tmp_path
     assert wait_for(lambda: os.path.exists(f"{short_dir}/core.{t.pid}"))
     assert w.finish() == 0
     assert not w.of("dump") and not list(tmp_path.glob("*.core"))
+
+
+def test_relay_command_inside_tracedump(watch, target, tmp_path, core_pattern):
+    """Without tracedump-core-relay beside it, tracedump's hidden core-relay command."""
+    alone = tempfile.mkdtemp(prefix="tdc", dir="/tmp")
+    try:
+        shutil.copy(TRACEDUMP, f"{alone}/tracedump")
+        t = target("sigtarget")
+        p = subprocess.Popen([f"{alone}/tracedump", "watch", str(t.pid), "--signal", "SEGV",
+                              "-o", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert jq(p.stdout.readline(), ".signals_by") == "core_pattern"
+            assert pattern().startswith(f"|{alone}/tracedump core-relay %P")
+            os.kill(t.pid, SIGRTMIN + 2)
+            lines = [jq(line, ".") for line in p.stdout]
+            assert p.wait(timeout=10) == 0
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        dump = [e for e in lines if e["event"] == "dump"][0]
+        assert "crash_now" in gdb_bt(t.path, dump["path"])
+        assert pattern() == core_pattern
+    finally:
+        shutil.rmtree(alone, ignore_errors=True)
 
 
 def test_route_the_kernel_cannot_reach_falls_back_to_ptrace(target, tmp_path, core_pattern):

@@ -120,6 +120,7 @@ static void test_pipe_split_before_expansion(void **state)
 static void test_relay_pattern_recognised(void **state)
 {
 	assert_true(core_route__is_relay("|/usr/bin/tracedump core-relay %P %I"));
+	assert_true(core_route__is_relay("|/usr/bin/tracedump-core-relay %P %I"));
 	assert_false(core_route__is_relay("|/usr/lib/systemd/systemd-coredump %P %u %g %s"));
 	assert_false(core_route__is_relay("core-relay %P"));
 }

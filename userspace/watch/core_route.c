@@ -26,6 +26,7 @@
 #include "dump/freeze.h"
 #include "watch/core_pattern.h"
 #include "watch/core_route.h"
+#include "watch/core_route_state.h"
 
 #define HEAD_MAX (64u << 20) /* headers and notes: 64 MiB is ~20000 threads */
 #define COPY_CHUNK (1u << 20)
@@ -53,140 +54,6 @@ void core_route__init(struct core_route *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->listen_fd = -1;
-}
-
-bool core_route__is_relay(const char *pattern)
-{
-	return pattern[0] == '|' && strstr(pattern, " core-relay ");
-}
-
-static uint64_t start_time(pid_t pid)
-{
-	struct proc_stat st;
-
-	return procfs_read_stat(pid, -1, &st) ? 0 : st.starttime;
-}
-
-bool core_route__alive(pid_t pid, uint64_t start)
-{
-	struct proc_stat st;
-
-	return pid > 0 && !procfs_read_stat(pid, -1, &st) && st.state != 'Z' &&
-	       st.starttime == start;
-}
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		err = -errno;
-	close(fd);
-	if (err)
-		return err;
-	buf[n] = 0;
-	return (int)n;
-}
-
-static int read_pattern(char *buf, size_t len)
-{
-	int n = read_text(CORE_PATTERN_FILE, buf, len);
-
-	if (n < 0)
-		return n;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-static int write_pattern(const char *pattern)
-{
-	int fd = open(CORE_PATTERN_FILE, O_WRONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, pattern, strlen(pattern)) != (ssize_t)strlen(pattern))
-		err = errno ? -errno : -EIO;
-	close(fd);
-	return err;
-}
-
-int core_route__read_state(char *saved, size_t len, pid_t *owner, uint64_t *start)
-{
-	char buf[512], *nl;
-	long long p;
-	unsigned long long s;
-	int n = read_text(CORE_ROUTE_SAVED, buf, sizeof(buf));
-
-	if (n < 0)
-		return n;
-	if (sscanf(buf, "owner %lld %llu", &p, &s) != 2 || !(nl = strchr(buf, '\n')))
-		return -EINVAL;
-	nl++;
-	nl[strcspn(nl, "\n")] = 0;
-	if (strlen(nl) >= len)
-		return -EINVAL;
-	strcpy(saved, nl);
-	*owner = (pid_t)p;
-	*start = s;
-	return 0;
-}
-
-static int lock_dir(void)
-{
-	int fd;
-
-	if (mkdir(CORE_ROUTE_DIR, 0700) && errno != EEXIST)
-		return -errno;
-	fd = open(CORE_ROUTE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX) && errno == EINTR)
-		;
-	return fd;
-}
-
-/* Under the lock: a route whose owner is gone comes back to its saved pattern. */
-static int heal_locked(void)
-{
-	char saved[CORE_PATTERN_MAX], cur[256];
-	pid_t owner;
-	uint64_t start;
-	int err = core_route__read_state(saved, sizeof(saved), &owner, &start);
-
-	if (err == -ENOENT) {
-		/* No state: a relay pattern left without one cannot be undone exactly;
-		 * the kernel's default is the honest fallback. */
-		if (!read_pattern(cur, sizeof(cur)) && core_route__is_relay(cur))
-			return write_pattern("core") ? -EIO : 1;
-		return 0;
-	}
-	if (err)
-		return err;
-	if (core_route__alive(owner, start))
-		return 0;
-	if (!read_pattern(cur, sizeof(cur)) && core_route__is_relay(cur)) {
-		err = write_pattern(saved);
-		if (err)
-			return err;
-	}
-	unlink(CORE_ROUTE_SAVED);
-	unlink(CORE_ROUTE_SOCK);
-	return 1;
-}
-
-int core_route__heal(void)
-{
-	int lk = lock_dir(), ret;
-
-	if (lk < 0)
-		return lk;
-	ret = heal_locked();
-	close(lk);
-	return ret;
 }
 
 static int listen_socket(char *why, size_t why_len)
@@ -305,8 +172,20 @@ int core_route__install(struct core_route *r)
 		return r->err = -EIO;
 	}
 	exe[n] = 0;
-	if ((size_t)snprintf(pattern, sizeof(pattern), "|%s core-relay %s", exe, CORE_RELAY_ARGS) >=
-	    CORE_PATTERN_MAX || strchr(exe, ' ')) {
+	{
+		/* The static relay beside tracedump when there is one (it starts in a
+		 * fraction of the time), else tracedump's own hidden command. */
+		char relay[PATH_MAX + 32], *slash = strrchr(exe, '/');
+
+		snprintf(relay, sizeof(relay), "%.*s/%s", slash ? (int)(slash - exe) : 1,
+			 slash ? exe : ".", CORE_RELAY_BINARY);
+		if (slash && !access(relay, X_OK))
+			n = snprintf(pattern, sizeof(pattern), "|%s %s", relay, CORE_RELAY_ARGS);
+		else
+			n = snprintf(pattern, sizeof(pattern), "|%s core-relay %s", exe,
+				     CORE_RELAY_ARGS);
+	}
+	if ((size_t)n >= CORE_PATTERN_MAX || strchr(exe, ' ')) {
 		snprintf(r->why, sizeof(r->why), "the core_pattern for %.300s would pass the kernel's "
 			 "127 bytes (or the path has a space)", exe);
 		return r->err = -ENAMETOOLONG;
@@ -317,19 +196,19 @@ int core_route__install(struct core_route *r)
 			 strerror(-err));
 		return r->err = err;
 	}
-	lk = lock_dir();
+	lk = core_state__lock();
 	if (lk < 0) {
 		snprintf(r->why, sizeof(r->why), "cannot use %s: %s", CORE_ROUTE_DIR, strerror(-lk));
 		return r->err = lk;
 	}
-	heal_locked();
+	core_state__heal_locked();
 	if (!core_route__read_state(cur, sizeof(cur), &owner, &start)) {
 		snprintf(r->why, sizeof(r->why), "the core_pattern route is held by another watch "
 			 "(process %d)", owner);
 		err = -EBUSY;
 		goto out;
 	}
-	err = read_pattern(cur, sizeof(cur));
+	err = core_state__read_pattern(cur, sizeof(cur));
 	if (err) {
 		snprintf(r->why, sizeof(r->why), "cannot read %s: %s", CORE_PATTERN_FILE,
 			 strerror(-err));
@@ -337,7 +216,7 @@ int core_route__install(struct core_route *r)
 	}
 	/* The state first: a crash meanwhile finds the saved pattern to hand on to. */
 	snprintf(state, sizeof(state), "owner %d %llu\n%s\n", getpid(),
-		 (unsigned long long)start_time(getpid()), cur);
+		 (unsigned long long)core_state__start_time(getpid()), cur);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", CORE_ROUTE_SAVED);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, state, strlen(state)) != (ssize_t)strlen(state) || fsync(fd) ||
@@ -357,7 +236,7 @@ int core_route__install(struct core_route *r)
 		unlink(CORE_ROUTE_SAVED);
 		goto out;
 	}
-	err = write_pattern(pattern);
+	err = core_state__write_pattern(pattern);
 	if (err) {
 		snprintf(r->why, sizeof(r->why), "cannot write %s: %s", CORE_PATTERN_FILE,
 			 strerror(-err));
@@ -371,7 +250,7 @@ int core_route__install(struct core_route *r)
 	err = self_test(r);
 	if (err) {
 		/* Never leave a pattern that loses every crash on the system. */
-		write_pattern(cur);
+		core_state__write_pattern(cur);
 		close(r->listen_fd);
 		r->listen_fd = -1;
 		unlink(CORE_ROUTE_SOCK);
@@ -415,10 +294,10 @@ void core_route__restore(struct core_route *r)
 	restore_filters(r);
 	if (r->listen_fd < 0)
 		return;
-	lk = lock_dir();
+	lk = core_state__lock();
 	if (!core_route__read_state(saved, sizeof(saved), &owner, &start) && owner == getpid()) {
-		if (!read_pattern(cur, sizeof(cur)) && !strcmp(cur, r->pattern))
-			write_pattern(saved);
+		if (!core_state__read_pattern(cur, sizeof(cur)) && !strcmp(cur, r->pattern))
+			core_state__write_pattern(saved);
 		unlink(CORE_ROUTE_SAVED);
 	}
 	/* Relays already connected see the socket close and hand on to the saved pattern. */
@@ -458,7 +337,7 @@ int core_route__set_filter(struct core_route *r, pid_t pid, enum dump_type type)
 	int fd, n;
 
 	snprintf(path, sizeof(path), "/proc/%d/coredump_filter", pid);
-	n = read_text(path, buf, sizeof(buf));
+	n = core_state__read_text(path, buf, sizeof(buf));
 	if (n < 0)
 		return n;
 	old = strtoul(buf, NULL, 16);
@@ -479,7 +358,7 @@ int core_route__set_filter(struct core_route *r, pid_t pid, enum dump_type type)
 		return err;
 	}
 	close(fd);
-	r->filters[r->nfilters++] = (struct core_filter_saved){ pid, start_time(pid), old };
+	r->filters[r->nfilters++] = (struct core_filter_saved){ pid, core_state__start_time(pid), old };
 	return 0;
 }
 
@@ -668,7 +547,7 @@ int core_crash__take(struct core_crash *c, char *why, size_t why_len)
 		int n;
 
 		snprintf(path, sizeof(path), "/proc/%d/coredump_filter", c->pid);
-		n = read_text(path, buf, sizeof(buf));
+		n = core_state__read_text(path, buf, sizeof(buf));
 		c->filter = n > 0 ? strtoul(buf, NULL, 16) : 0;
 	}
 	{

@@ -23,30 +23,14 @@
 
 #include "dump/dumper.h"
 #include "dump/sink.h"
+#include "watch/core_route_state.h"
 
-#define CORE_ROUTE_DIR "/run/tracedump"
-#define CORE_ROUTE_SOCK CORE_ROUTE_DIR "/core-relay.sock"
-#define CORE_ROUTE_SAVED CORE_ROUTE_DIR "/core_pattern.saved"
-#define CORE_ROUTE_LOCK CORE_ROUTE_DIR "/core_pattern.lock"
-#define CORE_PATTERN_FILE "/proc/sys/kernel/core_pattern"
-/* The relay's arguments after "core-relay", in this order. */
-#define CORE_RELAY_ARGS "%P %I %s %c %d %u %g %t %p %i %C %h %e"
-#define CORE_RELAY_NARGS 13
 
 /* Signals whose default action dumps core (signal(7)): bit N is signal N. */
 #define CORE_ROUTE_SIGNALS                                                                 \
 	((1ULL << 3) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) | (1ULL << 7) | (1ULL << 8) | \
 	 (1ULL << 11) | (1ULL << 24) | (1ULL << 25) | (1ULL << 31))
 
-/* What the relay sends, with its stdin (the core pipe) as SCM_RIGHTS. */
-#define CORE_RELAY_MAGIC 0x74646372u /* "tdcr" */
-struct core_relay_msg {
-	uint32_t magic;
-	int32_t pid, tid, sig; /* %P %I %s */
-	int64_t time;	       /* %t */
-};
-#define CORE_RELAY_TAKEN 'T'
-#define CORE_RELAY_DECLINED 'D'
 
 /* Which way each watched signal of one process goes. */
 struct signal_routes {
@@ -109,18 +93,6 @@ int core_route__install(struct core_route *r);
 
 /* Puts the saved pattern back (if ours is still there) and closes the socket. */
 void core_route__restore(struct core_route *r);
-
-/* Restores a route left by a dead owner. 1 healed, 0 nothing to do, -errno. */
-int core_route__heal(void);
-
-/* Whether @pattern is a core-relay pattern of any tracedump. */
-bool core_route__is_relay(const char *pattern);
-
-/* Reads the state file: the saved pattern and its owner. 0 or -errno. */
-int core_route__read_state(char *saved, size_t len, pid_t *owner, uint64_t *start);
-
-/* Whether process @pid (start time @start) is alive. */
-bool core_route__alive(pid_t pid, uint64_t start);
 
 /* Can the kernel's core of @pid come through the route? No when RLIMIT_CORE is 1
  * (the kernel skips pipes then) or the process is not dumpable. @why says. */
