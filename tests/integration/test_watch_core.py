@@ -416,3 +416,23 @@ def test_bpf_and_core_pattern_together(watch, target, tmp_path, core_pattern):
     assert t.proc.wait(timeout=10) == -signal.SIGSEGV
     assert "crash_now" in gdb_bt(t.path, dump["path"])
     assert pattern() == core_pattern
+
+
+def test_crash_in_cooldown_goes_to_previous_pattern(watch, target, tmp_path, short_dir,
+                                                   core_pattern):
+    set_pattern(f"{short_dir}/core.%p")
+    a, b = target("sigtarget"), target("sigtarget")
+    resource.prlimit(b.pid, resource.RLIMIT_CORE, (resource.RLIM_INFINITY,) * 2)
+    w = watch(a.pid, b.pid, "--signal", "SEGV", "-n", "0", "--cooldown", "1h", "-o", tmp_path)
+    w.wait_event("watching", lambda e: e["pid"] == b.pid)
+    os.kill(a.pid, SIGRTMIN + 2)
+    assert w.wait_event("dump")["pid"] == a.pid
+    # The second crash comes in the cooldown: not dumped by the watch, but not lost.
+    os.kill(b.pid, SIGRTMIN + 2)
+    assert b.proc.wait(timeout=10) == -signal.SIGSEGV
+    assert wait_for(lambda: os.path.exists(f"{short_dir}/core.{b.pid}"))
+    assert "crash_now" in gdb_bt(b.path, f"{short_dir}/core.{b.pid}")
+    assert w.finish() == 0
+    assert len(w.of("dump")) == 1
+    assert {e["pid"]: e.get("signal") for e in w.of("target_exit")} == \
+        {a.pid: "SIGSEGV", b.pid: "SIGSEGV"}
