@@ -362,6 +362,16 @@ int core_route__set_filter(struct core_route *r, pid_t pid, enum dump_type type)
 	return 0;
 }
 
+/* The kernel's core has the class of the executable: only ELFCLASS64 is read here. */
+static bool is_64bit(pid_t pid)
+{
+	struct elf_info info;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return elf_info__read(path, &info) || info.elf_class == ELFCLASS64;
+}
+
 int core_route__next(struct core_route *r, struct core_crash *c)
 {
 	struct core_relay_msg m;
@@ -406,6 +416,8 @@ int core_route__next(struct core_route *r, struct core_crash *c)
 		c->tid = m.tid;
 		c->sig = m.sig;
 		c->time = m.time;
+		if (!is_64bit(c->pid))
+			goto bad; /* a 32-bit core: to the saved pattern, not lost here */
 		return 1;
 bad:
 		core_crash__decline(c);
