@@ -32,9 +32,9 @@
 #define COPY_CHUNK (1u << 20)
 #define PAGE 4096u
 #define FILTER_DEFAULT 0x33ul
-#define FILTER_FULL 0x1fful
+#define FILTER_FULL 0x1fful /* every bit the kernel knows (MMF_DUMP_FILTER_BITS 9) */
 #define SELF_TEST_NS 5000000000ULL	 /* a loaded machine starts the relay late */
-#define SELF_TEST_GRACE_NS 1000000000ULL /* after the test child is gone */ /* every bit the kernel knows (MMF_DUMP_FILTER_BITS 9) */
+#define SELF_TEST_GRACE_NS 1000000000ULL /* after the test child is gone */
 
 void core_route__plan(uint64_t watched, uint64_t handled, bool bpf_ok, bool core_ok,
 		      struct signal_routes *out)
