@@ -4,6 +4,7 @@ core-dumping signals without a handler are dumped from the kernel's own core, wi
 ptrace; every other crash goes to the pattern that was there before, as the kernel would
 have written it. These tests change the global core_pattern: the core_pattern fixture
 puts it back even when a test fails."""
+import ctypes
 import os
 import resource
 import shutil
@@ -60,12 +61,18 @@ def is_relay(p):
     return p.startswith("|") and (" core-relay " in p or "/tracedump-core-relay " in p)
 
 
-def crash_unwatched(cwd, core_limit=resource.RLIM_INFINITY, delay_ms=0):
+def crash_unwatched(cwd, core_limit=resource.RLIM_INFINITY, delay_ms=0, uid=None, exe=None):
     """A crashworker nobody watches, crashed to the end; returns its pid and wait status."""
     def limits():
         resource.setrlimit(resource.RLIMIT_CORE, (core_limit, core_limit))
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            # Dumpable again after the uid change, as a process started by that user.
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
 
-    p = subprocess.Popen([str(TARGETS / "crashworker"), str(delay_ms)], cwd=cwd,
+    p = subprocess.Popen([str(exe or TARGETS / "crashworker"), str(delay_ms)], cwd=cwd,
                          stdout=subprocess.DEVNULL, preexec_fn=limits)
     _, st = os.waitpid(p.pid, 0)
     p.returncode = -1  # reaped here, so that Popen does not wait again
@@ -187,6 +194,35 @@ def test_unwatched_crash_goes_to_previous_file_pattern(watch, target, tmp_path, 
     assert not any(str(t.pid) in n for n in os.listdir(short_dir))
     # The watch puts back what was there when it started.
     assert pattern() == "rel.%p"
+
+
+def test_previous_file_pattern_written_with_the_process_credentials(watch, target, tmp_path,
+                                                                   short_dir, core_pattern):
+    """The relay runs as root, the kernel writes a file core as the crashing process:
+    a user's crash in a folder the user cannot write to leaves no file (no root-made
+    file anywhere a user points its cwd), and in its own folder the file is the user's."""
+    set_pattern("core.%p")
+    nobody = 65534
+    exe = os.path.join(short_dir, "crashworker")
+    shutil.copy(TARGETS / "crashworker", exe)
+    os.chmod(exe, 0o755)
+    t = target("sigtarget")
+    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    w.wait_event("watching")
+    locked = os.path.join(short_dir, "locked")  # root's, 0755
+    mine = os.path.join(short_dir, "mine")
+    os.mkdir(locked)
+    os.mkdir(mine)
+    os.chown(mine, nobody, nobody)
+    pid, st = crash_unwatched(locked, uid=nobody, exe=exe)
+    assert os.WTERMSIG(st) == signal.SIGSEGV
+    pid2, _ = crash_unwatched(mine, uid=nobody, exe=exe)
+    assert wait_for(lambda: os.path.exists(f"{mine}/core.{pid2}"))
+    sb = os.stat(f"{mine}/core.{pid2}")
+    assert (sb.st_uid, sb.st_gid, sb.st_mode & 0o777) == (nobody, nobody, 0o600)
+    assert not os.listdir(locked)
+    os.kill(w.proc.pid, signal.SIGINT)
+    assert w.finish() == 0
 
 
 def test_unwatched_crash_goes_to_previous_pipe_pattern(watch, target, tmp_path, short_dir,

@@ -9,12 +9,14 @@
  *   "|prog args": prog executed with its specifiers expanded and the core on stdin,
  *     the kernel's environment (HOME=/, PATH=...), %F a pidfd of the crashed process;
  *   a file: expanded (core_uses_pid too), created relative to the process's cwd (an
- *     absolute one under its root), O_EXCL after unlinking an old one (not for a
- *     suid dump, mode 2, which also needs an absolute path), mode 0600, owned by the
- *     process's fsuid/fsgid, sparse, cut at RLIMIT_CORE (%c below one page: nothing).
- * Not replicated: the kernel opens a file core in the crashing process's mount
- * namespace and as its credentials; the relay resolves through /proc/PID/cwd and
- * /proc/PID/root as root, then chowns. %C is the CPU the kernel passed.
+ *     absolute one under its root, RESOLVE_IN_ROOT), O_EXCL after unlinking an old
+ *     one (not for a suid dump, mode 2, which also needs an absolute path), mode 0600,
+ *     created with the process's fsuid, fsgid and groups (root for mode 2), sparse,
+ *     cut at RLIMIT_CORE (%c below one page: nothing).
+ * Not replicated: the kernel resolves a file core in the crashing process's mount
+ * namespace from its root and cwd; the relay goes through /proc/PID/root and
+ * /proc/PID/cwd, so a relative pattern with ".." may climb above a chroot's root
+ * (still with the process's own permissions). %C is the CPU the kernel passed.
  * The helper runs without stdout/stderr: problems go to the kernel log (/dev/kmsg).
  * Linked into tracedump (the hidden `core-relay` command, core_relay_cmd.c) and, with
  * libc and procfs.c only, into the static tracedump-core-relay (core_relay_main.c)
@@ -22,12 +24,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,21 +48,21 @@
 #define ANSWER_TIMEOUT_MS 30000 /* the watch may be busy writing another dump */
 #define PAGE 4096u
 
+/* Opened while still root: the file core is created with the process's credentials. */
+static int kmsg_fd = -1;
+
 static void klog(const char *fmt, ...)
 {
 	char msg[768];
-	int fd, n;
+	int n;
 	va_list ap;
 
 	n = snprintf(msg, sizeof(msg), "<4>tracedump core-relay[%d]: ", getpid());
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
 	va_end(ap);
-	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)!write(fd, msg, strlen(msg));
-		close(fd);
-	}
+	if (kmsg_fd >= 0)
+		(void)!write(kmsg_fd, msg, strlen(msg));
 }
 
 static int parse_args(int argc, char **argv, struct core_facts *f)
@@ -140,12 +145,94 @@ static bool zero_page(const unsigned char *p, size_t n)
 	return !p[0] && !memcmp(p, p + 1, n - 1);
 }
 
+/*
+ * The crashing process's filesystem credentials (fsuid, fsgid, groups): the kernel
+ * writes a file core as the process, so the relay, root, must create only what the
+ * process itself could, never a file in a folder the process cannot write to. An
+ * fsuid other than 0 drops the filesystem capabilities (CAP_DAC_OVERRIDE, ...).
+ */
+static int become(pid_t pid)
+{
+	char path[64], *line = NULL;
+	gid_t groups[256];
+	size_t cap = 0;
+	long fsuid = -1, fsgid = -1;
+	int ng = 0;
+	FILE *st;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	st = fopen(path, "re");
+	if (!st)
+		return -errno;
+	while (getline(&line, &cap, st) > 0) {
+		unsigned long a, b, c, d;
+		char *p, *end;
+
+		if (sscanf(line, "Uid: %lu %lu %lu %lu", &a, &b, &c, &d) == 4)
+			fsuid = (long)d;
+		else if (sscanf(line, "Gid: %lu %lu %lu %lu", &a, &b, &c, &d) == 4)
+			fsgid = (long)d;
+		else if (!strncmp(line, "Groups:", 7))
+			for (p = line + 7; ng < 256; p = end) {
+				unsigned long g = strtoul(p, &end, 10);
+
+				if (end == p)
+					break;
+				groups[ng++] = (gid_t)g;
+			}
+	}
+	free(line);
+	fclose(st);
+	if (fsuid < 0 || fsgid < 0)
+		return -ESRCH;
+	if (setgroups((size_t)ng, groups))
+		return -errno;
+	setfsgid((gid_t)fsgid);
+	setfsuid((uid_t)fsuid);
+	/* setfsuid reports no error: an impossible id returns the current one. */
+	if (setfsuid((uid_t)-1) != (int)fsuid || setfsgid((gid_t)-1) != (int)fsgid)
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Creates the core file @name (absolute: under the process's root, @dfd; relative:
+ * under its cwd, @dfd) as the kernel does: the old one unlinked first (@unlink_old),
+ * then O_EXCL, no symlink as the last component, mode 0600. An absolute path is
+ * resolved with RESOLVE_IN_ROOT, so a symlink cannot lead out of the process's root.
+ */
+static int create_core(int dfd, const char *name, bool unlink_old)
+{
+	char parent[PATH_MAX];
+	const char *rel = name[0] == '/' ? name + 1 : name, *base = strrchr(rel, '/');
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = name[0] == '/' ? RESOLVE_IN_ROOT : 0 };
+	int pfd, fd;
+
+	if (base) {
+		snprintf(parent, sizeof(parent), "%.*s", (int)(base - rel), rel);
+		base++;
+	} else {
+		snprintf(parent, sizeof(parent), ".");
+		base = rel;
+	}
+	pfd = (int)syscall(SYS_openat2, dfd, parent[0] ? parent : "/", &how, sizeof(how));
+	if (pfd < 0)
+		return -errno;
+	if (unlink_old)
+		unlinkat(pfd, base, 0);
+	fd = openat(pfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fd = -errno;
+	close(pfd);
+	return fd;
+}
+
 /* A file core, as the kernel writes one: see the top of this file. */
 static int chain_file(const char *pattern, struct core_facts *f)
 {
 	char name[PATH_MAX], dir[64];
 	unsigned char *buf = NULL;
-	struct proc_status ps;
 	uint64_t off = 0;
 	int uses_pid = 0, dfd = -1, fd = -1, err = 0;
 	FILE *u = fopen("/proc/sys/kernel/core_uses_pid", "re");
@@ -172,17 +259,21 @@ static int chain_file(const char *pattern, struct core_facts *f)
 		klog("cannot open %s: %s", dir, strerror(-err));
 		return err;
 	}
-	if (f->dump_mode != 2)
-		unlinkat(dfd, name[0] == '/' ? name + 1 : name, 0);
-	fd = openat(dfd, name[0] == '/' ? name + 1 : name,
-		    O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* A suid dump (mode 2) is written as root by the kernel too. */
+	if (f->dump_mode != 2) {
+		err = become(f->pid);
+		if (err) {
+			klog("cannot take the credentials of process %d: %s", f->pid,
+			     strerror(-err));
+			goto out;
+		}
+	}
+	fd = create_core(dfd, name, f->dump_mode != 2);
 	if (fd < 0) {
-		err = -errno;
+		err = fd;
 		klog("cannot create core %s for process %d: %s", name, f->pid, strerror(-err));
 		goto out;
 	}
-	if (!procfs_read_status(f->pid, -1, &ps))
-		(void)!fchown(fd, ps.uid[3], ps.gid[3]);
 	buf = malloc(PAGE);
 	while (buf && off < f->limit) {
 		size_t got = 0, want = PAGE;
@@ -255,6 +346,7 @@ int core_relay__main(int argc, char **argv)
 		;
 	if (fd > STDERR_FILENO)
 		close(fd);
+	kmsg_fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (parse_args(argc, argv, &f)) {
 		klog("bad arguments (run by the kernel's core_pattern only): no core written");
 		return TD_EXIT_USAGE;
