@@ -77,13 +77,26 @@ int core_state__write_pattern(const char *pattern)
 	return err;
 }
 
+/* The state folder must be root's alone: the relay, root, runs the pattern saved there. */
+static int dir_safe(void)
+{
+	struct stat sb;
+
+	if (lstat(CORE_ROUTE_DIR, &sb))
+		return -errno;
+	return S_ISDIR(sb.st_mode) && sb.st_uid == 0 && !(sb.st_mode & 022) ? 0 : -EPERM;
+}
+
 int core_route__read_state(char *saved, size_t len, pid_t *owner, uint64_t *start)
 {
 	char buf[512], *nl;
 	long long p;
 	unsigned long long s;
-	int n = core_state__read_text(CORE_ROUTE_SAVED, buf, sizeof(buf));
+	int n = dir_safe();
 
+	if (n)
+		return n == -ENOENT ? n : -EPERM;
+	n = core_state__read_text(CORE_ROUTE_SAVED, buf, sizeof(buf));
 	if (n < 0)
 		return n;
 	if (sscanf(buf, "owner %lld %llu", &p, &s) != 2 || !(nl = strchr(buf, '\n')))
@@ -104,6 +117,8 @@ int core_state__lock(void)
 
 	if (mkdir(CORE_ROUTE_DIR, 0700) && errno != EEXIST)
 		return -errno;
+	if (dir_safe())
+		return -EPERM;
 	fd = open(CORE_ROUTE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
