@@ -37,6 +37,7 @@
 #include "trace/event_json.h"
 #include "trace/loader.h"
 #include "trace/spec.h"
+#include "watch/core_route.h"
 #include "watch/sigtrace.h"
 #include "watch/trigger.h"
 
@@ -57,6 +58,7 @@ enum {
 	OPT_MEM_BELOW, OPT_MEM_KIND, OPT_THREADS, OPT_FDS, OPT_LATENCY, OPT_THRESHOLD,
 	OPT_LATENCY_COMPLETED, OPT_EXCEPTION, OPT_EVERY, OPT_COOLDOWN, OPT_MAX_DURATION,
 	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_ON_DUMP, OPT_BUNDLE, OPT_COMPRESS, OPT_SNAPSHOT,
+	OPT_NO_CORE_PATTERN,
 };
 
 struct watch_args {
@@ -90,6 +92,7 @@ struct watch_args {
 	uint64_t max_bytes;
 	bool dry_run;
 	char **on_dump; /* NULL-terminated, after --on-dump */
+	bool no_core_pattern; /* --no-core-pattern: core-dumping signals by ptrace too */
 };
 
 struct target {
@@ -97,6 +100,8 @@ struct target {
 	char comm[16];
 	bool gone, traced;
 	uint64_t bpf_stop; /* --signal by BPF: handled signals that stop it (no ptrace) */
+	uint64_t core_sigs; /* --signal by the core_pattern route (core_route.h) */
+	int core_status;    /* its wait status once the relay brought its crash, else 0 */
 	struct cpu_window cpu;
 	struct mem_levels mem;
 	uint64_t last_stuck_start; /* the stuck request already dumped */
@@ -136,6 +141,9 @@ struct watch {
 		pid_t pid;
 	} *to_analyze;
 	size_t nto_analyze;
+	struct core_route route;     /* --signal of core-dumping signals, no ptrace */
+	struct core_crash *core_in;  /* fire(): the kernel's core to write, not dumper__run */
+	char route_why[256];	     /* why the last target's core signals took ptrace */
 };
 
 static volatile sig_atomic_t stop_sig, manual;
@@ -161,11 +169,16 @@ static const struct argp_option watch_options[] = {
 	{ NULL, 0, NULL, 0, "Triggers (any combination; docs/triggers.md):", 2 },
 	{ "signal", OPT_SIGNAL, "LIST", 0, "Dump at the delivery of these signals (names or "
 	  "numbers, comma-separated), on whichever thread takes it, then let the signal act "
-	  "as it would have (handler runs, or the process dies with the same status). Cost: "
-	  "when the process has a handler for every listed signal, BPF stops it before the "
-	  "handler (SIGSTOP, then SIGCONT; about 1.1x on a signal storm); otherwise (a fatal "
-	  "signal: SEGV, ABRT, BUS, FPE, TERM without handler...) every thread is held with "
-	  "ptrace and EVERY signal it gets, watched or not, goes through tracedump (4-11x)" },
+	  "as it would have (handler runs, or the process dies with the same status). Cost, "
+	  "per signal: with a handler, BPF stops the process before it (no ptrace, ~1.1x on "
+	  "a signal storm); a core-dumping one without handler (SEGV, ABRT, BUS, FPE, ILL, "
+	  "QUIT, SYS, TRAP, XCPU, XFSZ) comes through the kernel's core_pattern pipe, which "
+	  "the watch takes over while it runs and gives back after (no ptrace, nothing "
+	  "until the crash; not for --type mini); any other fatal one (TERM, INT, HUP... "
+	  "without handler) needs ptrace on every thread, and then EVERY signal the process "
+	  "gets, watched or not, goes through tracedump (4-11x). docs/triggers.md" },
+	{ "no-core-pattern", OPT_NO_CORE_PATTERN, NULL, 0, "Leave the system's core_pattern "
+	  "alone: core-dumping signals without a handler go through ptrace too" },
 	{ "cpu", OPT_CPU, "PCT", 0, "CPU% (100 = one core) at or above PCT, sustained over "
 	  "--for (from the BPF per-thread counters, checked every 100 ms)" },
 	{ "cpu-below", OPT_CPU_BELOW, "PCT", 0, "CPU% below PCT over --for" },
@@ -223,7 +236,8 @@ static const char watch_doc[] =
 	"  tracedump watch 1234 --mem 500,1000,2000 --keep 2\n"
 	"  tracedump watch 1234 --latency ./srv:handle_request --threshold 500ms\n"
 	"  tracedump watch 1234 --exception='std::*' --on-dump aws s3 cp {path} s3://dumps/\n"
-	"What each trigger costs: --signal by BPF for handled signals, else by ptrace (every "
+	"What each trigger costs: --signal by BPF for handled signals, by the core_pattern "
+	"pipe for unhandled core-dumping ones (SEGV, ABRT...), else by ptrace (every "
 	"signal the process receives takes a round trip through tracedump); --cpu, --latency "
 	"and --exception use BPF (tracepoints and uprobes, no ptrace); --mem, --threads, "
 	"--fds read /proc every 100 ms. The target is stopped only while a dump copies it.\n"
@@ -401,6 +415,9 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DRY_RUN:
 		a->dry_run = true;
+		break;
+	case OPT_NO_CORE_PATTERN:
+		a->no_core_pattern = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (a->npids == MAX_PIDS)
@@ -700,7 +717,9 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 					sizeof(why));
 	}
 	if (!err)
-		err = dumper__run(&o, sink, &result, why, sizeof(why));
+		err = w->core_in ? core_crash__copy(w->core_in, sink, w->a->type, &result, why,
+						    sizeof(why))
+				 : dumper__run(&o, sink, &result, why, sizeof(why));
 	if (!err) {
 		err = dump_output__finish(out, result, why, sizeof(why));
 		if (err) {
@@ -795,6 +814,46 @@ static struct target *find_target(struct watch *w, pid_t pid)
 	return NULL;
 }
 
+/*
+ * Which way each watched signal of @t goes (core_route__plan): t->bpf_stop, t->core_sigs,
+ * else ptrace. The route is installed on the first target that needs it; --type mini
+ * cannot come from the kernel's core, so it stays with ptrace.
+ */
+static void plan_signals(struct watch *w, struct target *t)
+{
+	struct signal_routes sr;
+	struct proc_status st;
+	uint64_t handled;
+
+	w->route_why[0] = 0;
+	if (procfs_read_status(t->pid, -1, &st))
+		return;
+	handled = st.sig_cgt << 1;
+	core_route__plan(w->a->signals, handled, w->bpf_signals, true, &sr);
+	if (sr.core && w->a->no_core_pattern) {
+		snprintf(w->route_why, sizeof(w->route_why), "--no-core-pattern");
+	} else if (sr.core && w->a->type == DUMP_TYPE_MINI) {
+		snprintf(w->route_why, sizeof(w->route_why), "--type mini is not the kernel's core");
+	} else if (sr.core && !w->route.tried && core_route__install(&w->route)) {
+		output_warn("core-dumping signals go through ptrace: %s", w->route.why);
+	} else if (sr.core && !w->route.err) {
+		core_route__dumps(t->pid, w->route_why, sizeof(w->route_why));
+	}
+	if (sr.core && w->route.err)
+		snprintf(w->route_why, sizeof(w->route_why), "%.200s", w->route.why);
+	if (w->route_why[0])
+		core_route__plan(w->a->signals, handled, w->bpf_signals, false, &sr);
+	if (sr.bpf && tracer__set_stop_signals(w->tracer, t->pid, sr.bpf)) {
+		snprintf(w->route_why, sizeof(w->route_why), "the BPF stop could not be set");
+		core_route__plan(w->a->signals, handled, false, false, &sr);
+	}
+	if (sr.core && core_route__set_filter(&w->route, t->pid, w->a->type))
+		output_warn("process %d: coredump_filter not set for --type %s: the kernel's core "
+			    "follows the process's own", t->pid, dumper__type_name(w->a->type));
+	t->bpf_stop = sr.bpf;
+	t->core_sigs = sr.core;
+}
+
 static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 {
 	struct target *t;
@@ -835,17 +894,11 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 			return err;
 		}
 	}
-	/* Handled signals by BPF (no ptrace cost) when every watched signal has a
-	 * handler in this process now; otherwise ptrace, the only way to catch a fatal one. */
-	if (w->a->signals && w->bpf_signals) {
-		struct proc_status st;
-
-		if (!procfs_read_status(pid, -1, &st) &&
-		    ((st.sig_cgt << 1) & w->a->signals) == w->a->signals &&
-		    !tracer__set_stop_signals(w->tracer, pid, w->a->signals))
-			t->bpf_stop = w->a->signals;
-	}
-	if (w->sigtrace_on && !t->bpf_stop) {
+	/* Handled signals by BPF, unhandled core-dumping ones by the core_pattern route
+	 * (no ptrace cost); any other fatal one needs ptrace, for every signal. */
+	if (w->a->signals)
+		plan_signals(w, t);
+	if (w->sigtrace_on && !t->bpf_stop && !t->core_sigs) {
 		err = sigtrace__attach(&w->st, pid, why, why_len);
 		if (err) {
 			sigtrace__detach(&w->st, pid);
@@ -857,9 +910,12 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 		t->traced = true;
 	}
 	w->ntargets++;
-	emit("watching", json_pack("{s:i, s:s, s:b, s:s*}", "pid", pid, "name", t->comm, "ptrace",
-				   t->traced, "signals_by", !w->a->signals ? NULL :
-				   t->bpf_stop ? "bpf" : "ptrace"));
+	emit("watching", json_pack("{s:i, s:s, s:b, s:s*, s:s*}", "pid", pid, "name", t->comm,
+				   "ptrace", t->traced, "signals_by", !w->a->signals ? NULL :
+				   t->traced ? "ptrace" : t->bpf_stop && t->core_sigs ?
+				   "bpf+core_pattern" : t->core_sigs ? "core_pattern" : "bpf",
+				   "ptrace_because", t->traced && w->route_why[0] ? w->route_why :
+				   NULL));
 	return 0;
 }
 
@@ -954,7 +1010,7 @@ static void check_alive(struct watch *w)
 		if (t->gone || t->traced)
 			continue;
 		if (procfs_read_stat(t->pid, -1, &ps) || ps.state == 'Z')
-			target_gone(w, t, 0, false);
+			target_gone(w, t, t->core_status, t->core_status != 0);
 	}
 }
 
@@ -1295,6 +1351,45 @@ static void handle_sigtrace(struct watch *w)
 	}
 }
 
+/*
+ * Crashes the core relay offers (core_route.h): a watched core-dumping signal of a
+ * target is dumped from the kernel's core while the process waits in its dump; the
+ * rest goes back to the relay, which hands it to the saved core_pattern.
+ */
+static void handle_core_crashes(struct watch *w)
+{
+	struct core_crash c;
+
+	while (!stop_sig && core_route__next(&w->route, &c) == 1) {
+		struct target *t = find_target(w, c.pid);
+		char why[512];
+
+		if (t) /* in its core dump: it dies of that signal whatever we answer */
+			t->core_status = (c.sig & 0x7f) | 0x80; /* WTERMSIG, WCOREDUMP */
+		if (!t || c.sig <= 0 || c.sig >= 64 || !(t->core_sigs & (1ULL << c.sig)) ||
+		    !dump_gate__ready(&w->gate, monotonic_ns())) {
+			core_crash__decline(&c);
+			continue;
+		}
+		if (w->a->dry_run) {
+			fire(w, t, "signal", core_crash__detail(&c), NULL, NULL);
+			core_crash__decline(&c); /* the usual core is written all the same */
+			continue;
+		}
+		if (core_crash__take(&c, why, sizeof(why))) {
+			w->failures++;
+			emit("error", json_pack("{s:i, s:s, s:s, s:s}", "pid", t->pid, "trigger",
+						"signal", "message", "dump failed", "reason", why));
+			core_crash__close(&c);
+			continue;
+		}
+		w->core_in = &c;
+		fire(w, t, "signal", core_crash__detail(&c), NULL, NULL);
+		w->core_in = NULL;
+		core_crash__close(&c);
+	}
+}
+
 /* argv split at --on-dump: everything after it is the command. */
 static char **split_on_dump(int *argc, char **argv)
 {
@@ -1333,6 +1428,7 @@ static int do_watch(int argc, char **argv)
 	if (!w)
 		return output_error(TD_EXIT_FAILURE, "out of memory");
 	w->a = &a;
+	core_route__init(&w->route);
 	w->gate.limit = a.count;
 	w->gate.cooldown_ns = a.cooldown_ns;
 	w->st.watched = a.signals;
@@ -1397,6 +1493,8 @@ static int do_watch(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A reader of our events gone ends the watch cleanly too (core_pattern restored). */
+	sigaction(SIGPIPE, &sa, NULL);
 	sigemptyset(&su.sa_mask);
 	su.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &su, NULL);
@@ -1427,6 +1525,8 @@ static int do_watch(int argc, char **argv)
 		uint64_t now;
 		pid_t r;
 
+		if (w->route.listen_fd >= 0)
+			handle_core_crashes(w);
 		if (w->sigtrace_on)
 			handle_sigtrace(w);
 		else
@@ -1482,6 +1582,7 @@ static int do_watch(int argc, char **argv)
 	}
 
 out:
+	core_route__restore(&w->route); /* the saved core_pattern back, on every path */
 	if (w->sigtrace_on)
 		sigtrace__detach(&w->st, 0);
 	run_analyses(w);
