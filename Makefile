@@ -164,9 +164,11 @@ bench: all bench-deps
 clean:
 	$(Q)rm -rf $(OUTPUT)
 
-# --- Bench helpers: bench/<name>/*.c -> build/bench/<name>/<prog>, built by 'make bench' --
+# --- Bench helpers: bench/<name>/*.c -> build/bench/<name>/<prog>, built by 'make' (so a
+# bench script never runs a stale helper after a pull) --
 BENCH_SRCS := $(wildcard bench/*/*.c)
 BENCH_PROGS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+all: $(BENCH_PROGS)
 bench: $(BENCH_PROGS)
 
 $(OUTPUT)/bench/%: bench/%.c
