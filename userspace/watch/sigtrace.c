@@ -343,24 +343,18 @@ static int add_frozen(struct freeze *fz, pid_t tid, int sig, bool gone)
 	return 0;
 }
 
-int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struct freeze *fz)
+/* Stops every thread of @pid not stopped yet and lists them all in @fz, leader first. */
+static int hold(struct sigtrace *st, pid_t pid, struct freeze *fz)
 {
-	struct sigtrace_thread *hit = find(st, ev->tid);
 	int err = 0;
 
-	memset(fz, 0, sizeof(*fz));
-	fz->pid = ev->pid;
-	fz->frozen_ns = monotonic_ns();
-	if (!hit)
-		return -ESRCH;
-	hit->sig = ev->sig;
-	stop_all(st, ev->pid);
+	stop_all(st, pid);
 	/* The leader first, as the dumper (and gdb) expect. */
 	for (int pass = 0; pass < 2 && !err; pass++)
 		for (size_t i = 0; i < st->count && !err; i++) {
 			struct sigtrace_thread *t = &st->threads[i];
 
-			if (t->tgid != ev->pid || (pass == 0) != (t->tid == ev->pid))
+			if (t->tgid != pid || (pass == 0) != (t->tid == pid))
 				continue;
 			err = add_frozen(fz, t->tid, t->sig, t->dead || t->waiting);
 		}
@@ -370,6 +364,34 @@ int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struc
 		fz->count = 0;
 	}
 	return err;
+}
+
+int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struct freeze *fz)
+{
+	struct sigtrace_thread *hit = find(st, ev->tid);
+
+	memset(fz, 0, sizeof(*fz));
+	fz->pid = ev->pid;
+	fz->frozen_ns = monotonic_ns();
+	if (!hit)
+		return -ESRCH;
+	hit->sig = ev->sig;
+	return hold(st, ev->pid, fz);
+}
+
+int sigtrace__hold(struct sigtrace *st, pid_t pid, struct freeze *fz)
+{
+	memset(fz, 0, sizeof(*fz));
+	fz->pid = pid;
+	fz->frozen_ns = monotonic_ns();
+	if (!sigtrace__traces(st, pid))
+		return -ESRCH;
+	return hold(st, pid, fz);
+}
+
+void sigtrace__stop(struct sigtrace *st, pid_t pid)
+{
+	stop_all(st, pid);
 }
 
 void sigtrace__resume(struct sigtrace *st, struct freeze *fz)

@@ -65,6 +65,15 @@ int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev);
  * them all in @fz, leader first, the hit thread's resume_sig = @ev->sig. */
 int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struct freeze *fz);
 
+/* For a dump of a traced process at another trigger than a signal: stops its threads
+ * (a signal met meanwhile is kept to give back) and lists them in @fz, leader first;
+ * sigtrace__resume() lets them go. -ESRCH when @pid is not traced. */
+int sigtrace__hold(struct sigtrace *st, pid_t pid, struct freeze *fz);
+
+/* Stops every thread of @pid and keeps it stopped (for a hand-over to another route:
+ * once this returns, no thread of @pid takes a signal until sigtrace__detach()). */
+void sigtrace__stop(struct sigtrace *st, pid_t pid);
+
 /* Resumes every thread of @fz, each with its resume_sig; frees the list. */
 void sigtrace__resume(struct sigtrace *st, struct freeze *fz);
 

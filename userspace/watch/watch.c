@@ -57,6 +57,7 @@ enum {
 	OPT_MEM_BELOW, OPT_MEM_KIND, OPT_THREADS, OPT_FDS, OPT_LATENCY, OPT_THRESHOLD,
 	OPT_LATENCY_COMPLETED, OPT_EXCEPTION, OPT_EVERY, OPT_COOLDOWN, OPT_MAX_DURATION,
 	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_ON_DUMP, OPT_BUNDLE, OPT_COMPRESS, OPT_SNAPSHOT,
+	OPT_NO_SNAPSHOT,
 };
 
 struct watch_args {
@@ -82,7 +83,7 @@ struct watch_args {
 	uint64_t cooldown_ns, max_duration_ns;
 	enum dump_type type;
 	struct dump_output_opts out; /* --bundle, --compress */
-	bool snapshot;
+	bool snapshot; /* the default; --no-snapshot clears it */
 	bool then_kill;
 	bool then_analyze;
 	const char *output;
@@ -195,9 +196,11 @@ static const struct argp_option watch_options[] = {
 	{ "bundle", OPT_BUNDLE, "zip|tar", 0, "As in dump: one archive with the core, the "
 	  "executable, the mapped libraries and metadata.json" },
 	{ "compress", OPT_COMPRESS, "zstd", 0, "As in dump: a .core.zst (or .tar.zst bundle)" },
-	{ "snapshot", OPT_SNAPSHOT, NULL, 0, "As in dump: stop the process only to fork a "
-	  "copy-on-write copy and write the core from it. Not for --signal dumps: the "
-	  "process is already held at the signal, and dumped as it is" },
+	{ "no-snapshot", OPT_NO_SNAPSHOT, NULL, 0, "Freeze the process for the whole dump. "
+	  "By default it is stopped only to fork a copy-on-write copy (as dump --snapshot) "
+	  "and the core is written from the copy; a dump held at a signal by ptrace (a "
+	  "fatal one: the process is about to die) is always taken as it is held" },
+	{ "snapshot", OPT_SNAPSHOT, NULL, OPTION_HIDDEN, "The default (kept for scripts)" },
 	{ "then", OPT_THEN, "ACTION", 0, "After each dump: kill (SIGKILL the process), "
 	  "analyze (write <dump>.analysis.json, as dump --analyze, once the process runs "
 	  "again: the analysis never holds it stopped); may be given twice" },
@@ -373,7 +376,8 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --bundle '%s': expected zip or tar", arg);
 		break;
 	case OPT_SNAPSHOT:
-		a->snapshot = true;
+	case OPT_NO_SNAPSHOT:
+		a->snapshot = key == OPT_SNAPSHOT;
 		break;
 	case OPT_COMPRESS:
 		if (dump_output__parse_compress(arg, &a->out.zstd))
@@ -651,6 +655,28 @@ static int output_names(const struct watch *w, pid_t pid, const char *name, int 
 }
 
 /*
+ * Why a dump is not taken from a copy-on-write snapshot (the default, issue 7), or
+ * NULL when it is. @held: the threads are held by ptrace (a --signal hit, or a
+ * process on the ptrace route): the dumper's held mode dumps them as they are.
+ */
+static const char *snapshot_refusal(const struct watch *w, pid_t pid, bool held,
+				    const struct sigtrace_event *sig)
+{
+	struct proc_status ps;
+
+	if (!w->a->snapshot)
+		return "--no-snapshot";
+	if (sig && sig->sig > 0 && sig->sig <= 64 && !procfs_read_status(pid, -1, &ps) &&
+	    !(ps.sig_cgt & (1ULL << (sig->sig - 1))))
+		return "a signal with no handler: the process is about to die, and is dumped "
+		       "as it is held at the signal";
+	if (held)
+		return "the process is held by ptrace (--signal route), and the dumper's held "
+		       "mode dumps it as it is";
+	return NULL;
+}
+
+/*
  * A trigger fired for @t: report it, dump (unless --dry-run), write the metadata,
  * retention, --on-dump, --then kill. @held: the threads are already stopped by
  * sigtrace (a signal hit). Takes @event.
@@ -659,7 +685,9 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 		 struct freeze *held, const struct sigtrace_event *sig)
 {
 	struct dump_opts o = { .pid = t->pid, .type = w->a->type, .cancel = &stop_sig,
-			       .held = held, .snapshot = w->a->snapshot };
+			       .held = held };
+	struct freeze own = {}; /* a traced process at another trigger: held by sigtrace */
+	const char *no_snapshot = NULL;
 	char name[256], core_name[256], path[PATH_MAX], why[512];
 	struct core_sink *sink = NULL;
 	struct dump_output *out = NULL;
@@ -699,8 +727,23 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 		err = dump_output__open(&w->a->out, t->pid, path, core_name, &out, &sink, why,
 					sizeof(why));
 	}
+	if (!err && !held && t->traced) {
+		/* Ours already: the dumper cannot seize it, so it dumps what we hold. */
+		err = sigtrace__hold(&w->st, t->pid, &own);
+		if (err)
+			snprintf(why, sizeof(why), "could not stop traced process %d", t->pid);
+		else
+			o.held = &own;
+	}
+	no_snapshot = snapshot_refusal(w, t->pid, o.held != NULL, sig);
+	o.snapshot = !no_snapshot;
 	if (!err)
 		err = dumper__run(&o, sink, &result, why, sizeof(why));
+	if (o.held == &own)
+		sigtrace__resume(&w->st, &own);
+	if (!err && !json_object_get(result, "snapshot"))
+		json_object_set_new(result, "snapshot", json_pack("{s:b, s:s}", "used", 0,
+								  "reason", no_snapshot));
 	if (!err) {
 		err = dump_output__finish(out, result, why, sizeof(why));
 		if (err) {
@@ -1315,7 +1358,7 @@ static int do_watch(int argc, char **argv)
 	const struct argp argp = { watch_options, watch_parse, "[PID...]", watch_doc, children };
 	struct watch_args a = { .cpu = -1, .cpu_below = -1, .for_ns = 1000000000ULL,
 				.threshold_ns = 500000000ULL, .count = 1,
-				.type = DUMP_TYPE_DEFAULT };
+				.type = DUMP_TYPE_DEFAULT, .snapshot = true };
 	struct sigaction sa = { .sa_handler = on_stop }, su = { .sa_handler = on_usr1 };
 	struct watch *w;
 	struct tracer_opts to = {};
