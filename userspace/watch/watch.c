@@ -37,6 +37,7 @@
 #include "trace/event_json.h"
 #include "trace/loader.h"
 #include "trace/spec.h"
+#include "watch/cpu_limit.h"
 #include "watch/sigtrace.h"
 #include "watch/trigger.h"
 
@@ -49,6 +50,7 @@
 #define NAME_SCAN_NS 150000000ULL /* --name looks for new processes this often */
 #define FLIGHT_MAX 64		   /* events kept for the flight recorder */
 #define CPU_SAMPLES 50		   /* ticks of CPU% kept for the flight recorder: 5 s */
+#define CPU_LIMIT_NS 1000000000ULL /* --cpu-total re-reads the cgroup limits this often */
 #define MAX_TARGETS 256
 #define MAX_PIDS 64
 
@@ -105,6 +107,8 @@ struct target {
 	double cpu_pct[CPU_SAMPLES];
 	double cpu_when[CPU_SAMPLES]; /* epoch seconds */
 	size_t cpu_head, cpu_count;
+	struct cpu_limit cpu_limit; /* --cpu-total: the divisor, re-read every second */
+	uint64_t cpu_limit_next;
 };
 
 struct kept {
@@ -170,7 +174,10 @@ static const struct argp_option watch_options[] = {
 	{ "cpu", OPT_CPU, "PCT", 0, "CPU% (100 = one core) at or above PCT, sustained over "
 	  "--for (from the BPF per-thread counters, checked every 100 ms)" },
 	{ "cpu-below", OPT_CPU_BELOW, "PCT", 0, "CPU% below PCT over --for" },
-	{ "cpu-total", OPT_CPU_TOTAL, NULL, 0, "PCT is of all CPUs (100 = every core busy)" },
+	{ "cpu-total", OPT_CPU_TOTAL, NULL, 0, "PCT is of all the CPUs the process may use "
+	  "(100 = all busy): the smallest of the online CPUs, its cgroup's CPU quota (cpu.max, "
+	  "or v1 cpu.cfs_quota_us, the tightest up the tree) and its cpuset; the watching "
+	  "event says which" },
 	{ "for", OPT_FOR, "DURATION", 0, "The CPU window (default 1s)" },
 	{ "mem", OPT_MEM, "MB,...", 0, "Memory at or above each level, ascending; one dump as "
 	  "each is crossed" },
@@ -900,9 +907,18 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 		t->traced = true;
 	}
 	w->ntargets++;
-	emit("watching", json_pack("{s:i, s:s, s:b, s:s*}", "pid", pid, "name", t->comm, "ptrace",
-				   t->traced, "signals_by", !w->a->signals ? NULL :
-				   t->bpf_stop ? "bpf" : "ptrace"));
+	{
+		json_t *j = json_pack("{s:i, s:s, s:b, s:s*}", "pid", pid, "name", t->comm,
+				      "ptrace", t->traced, "signals_by", !w->a->signals ? NULL :
+				      t->bpf_stop ? "bpf" : "ptrace");
+
+		if (w->a->cpu_total) {
+			cpu_limit__read(pid, &t->cpu_limit);
+			t->cpu_limit_next = monotonic_ns() + CPU_LIMIT_NS;
+			json_object_set_new(j, "cpu_total", cpu_limit__json(&t->cpu_limit));
+		}
+		emit("watching", j);
+	}
 	return 0;
 }
 
@@ -1089,16 +1105,26 @@ static uint64_t check_stuck(struct watch *w, uint64_t now)
 	return next;
 }
 
+/* --cpu-total: the process may have moved, or its cgroup's limits changed. */
+static void refresh_cpu_limit(struct target *t, uint64_t now)
+{
+	struct cpu_limit l;
+
+	cpu_limit__read(t->pid, &l);
+	t->cpu_limit_next = now + CPU_LIMIT_NS;
+	if (l.cpus == t->cpu_limit.cpus && !strcmp(l.path, t->cpu_limit.path))
+		return;
+	t->cpu_limit = l;
+	emit("cpu_limit", json_pack("{s:i, s:o}", "pid", t->pid, "cpu_total", cpu_limit__json(&l)));
+}
+
 /* The periodic triggers, every TICK_NS: the first one that fires per target. */
 static void tick(struct watch *w, uint64_t now)
 {
 	const struct watch_args *a = w->a;
 	struct tracer_thread_cpu *cpu = NULL;
 	size_t ncpu = 0;
-	static long nprocs;
 
-	if (!nprocs)
-		nprocs = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	if ((a->cpu >= 0 || a->cpu_below >= 0) && w->tracer)
 		tracer__read_thread_cpu(w->tracer, 0, &cpu, &ncpu);
 
@@ -1134,17 +1160,21 @@ static void tick(struct watch *w, uint64_t now)
 				if (t->cpu_count < CPU_SAMPLES)
 					t->cpu_count++;
 			}
+			if (a->cpu_total && now >= t->cpu_limit_next)
+				refresh_cpu_limit(t, now);
 			if (cpu_window__percent(&t->cpu, a->for_ns, &pct)) {
 				if (a->cpu_total)
-					pct /= (double)nprocs;
+					pct /= t->cpu_limit.cpus;
 				if ((a->cpu >= 0 && pct >= a->cpu) ||
 				    (a->cpu_below >= 0 && pct < a->cpu_below)) {
 					cpu_window__reset(&t->cpu);
 					fire(w, t, a->cpu >= 0 && pct >= a->cpu ? "cpu" : "cpu_below",
-					     json_pack("{s:f, s:f, s:f, s:b}", "cpu_percent", pct,
-						       "threshold", a->cpu >= 0 ? a->cpu : a->cpu_below,
-						       "window_s", a->for_ns / 1e9, "of_all_cpus",
-						       a->cpu_total),
+					     json_pack("{s:f, s:f, s:f, s:b, s:o*}", "cpu_percent",
+						       pct, "threshold", a->cpu >= 0 ? a->cpu :
+						       a->cpu_below, "window_s", a->for_ns / 1e9,
+						       "of_all_cpus", a->cpu_total, "cpu_total",
+						       a->cpu_total ? cpu_limit__json(&t->cpu_limit)
+						       : NULL),
 					     NULL, NULL);
 					continue;
 				}
