@@ -223,6 +223,7 @@ int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev)
 		if ((status >> 16) == 0 && WSTOPSIG(status) < 64 &&
 		    (st->watched & (1ULL << WSTOPSIG(status)))) {
 			t->stopped = true;
+			t->hit_pending = false;
 			ev->kind = SIGTRACE_HIT;
 			ev->pid = t->tgid;
 			ev->tid = tid;
@@ -319,6 +320,12 @@ static void stop_all(struct sigtrace *st, pid_t pid)
 			}
 		} else if ((status >> 16) == 0) {
 			t->sig = WSTOPSIG(status);
+			/* A watched signal on another thread while we stop them: it stays
+			 * stopped in its signal-delivery-stop and next() reports it as a hit
+			 * of its own, after this one (given back at a detach). */
+			if (t->sig < 64 && (st->watched & (1ULL << t->sig)) &&
+			    !enqueue(st, tid, status))
+				t->hit_pending = true;
 		}
 		t->waiting = false;
 		t->stopped = true;
@@ -408,6 +415,8 @@ void sigtrace__resume(struct sigtrace *st, struct freeze *fz)
 				drop(st, f->tid);
 			continue;
 		}
+		if (t->hit_pending)
+			continue; /* its hit is queued: it stays in its signal-delivery-stop */
 		t->stopped = false;
 		t->sig = 0;
 		ptrace(PTRACE_CONT, f->tid, 0, (void *)(long)f->resume_sig);

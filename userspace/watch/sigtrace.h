@@ -24,6 +24,7 @@ struct sigtrace_thread {
 	bool waiting; /* interrupted, its stop not seen yet */
 	bool dead;    /* exited while we held its process */
 	int sig;      /* a signal met while stopping it, to give back */
+	bool hit_pending; /* that signal is a watched one: kept stopped, reported by next() */
 };
 
 /* A wait status that belongs to another process than the one being stopped. */

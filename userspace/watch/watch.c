@@ -39,6 +39,7 @@
 #include "trace/spec.h"
 #include "watch/cpu_limit.h"
 #include "watch/sigtrace.h"
+#include "watch/signal_log.h"
 #include "watch/trigger.h"
 
 #include "../../bpf/tracer.h"
@@ -50,6 +51,7 @@
 #define NAME_SCAN_NS 150000000ULL /* --name looks for new processes this often */
 #define FLIGHT_MAX 64		   /* events kept for the flight recorder */
 #define CPU_SAMPLES 50		   /* ticks of CPU% kept for the flight recorder: 5 s */
+#define ROUTE_CHECK_NS 200000000ULL /* --signal: handlers installed/removed, looked at */
 #define CPU_LIMIT_NS 1000000000ULL /* --cpu-total re-reads the cgroup limits this often */
 #define MAX_TARGETS 256
 #define MAX_PIDS 64
@@ -100,6 +102,9 @@ struct target {
 	char comm[16];
 	bool gone, traced;
 	uint64_t bpf_stop; /* --signal by BPF: handled signals that stop it (no ptrace) */
+	/* The stop mask before bpf_changed_ns (tracer clock), for events read late. */
+	uint64_t bpf_stop_before, bpf_changed_ns;
+	uint64_t caught; /* watched signals with a handler, at the last look */
 	struct cpu_window cpu;
 	struct mem_levels mem;
 	uint64_t last_stuck_start; /* the stuck request already dumped */
@@ -109,6 +114,7 @@ struct target {
 	size_t cpu_head, cpu_count;
 	struct cpu_limit cpu_limit; /* --cpu-total: the divisor, re-read every second */
 	uint64_t cpu_limit_next;
+	struct signal_log sigs; /* its signals, for the flight recorder */
 };
 
 struct kept {
@@ -141,6 +147,9 @@ struct watch {
 		pid_t pid;
 	} *to_analyze;
 	size_t nto_analyze;
+	/* The main loop's ring buffer reads stop after this (0: read all), so a signal
+	 * storm cannot hold it from the route checks and the ticks. */
+	uint64_t poll_until;
 };
 
 static volatile sig_atomic_t stop_sig, manual;
@@ -487,10 +496,11 @@ static void flight_add(struct watch *w, json_t *ev)
 	w->flight_head = (w->flight_head + 1) % FLIGHT_MAX;
 }
 
-/* The flight recorder for @pid: oldest first. */
-static json_t *flight_json(const struct watch *w, pid_t pid)
+/* The flight recorder for @t: oldest first, its signals among the other events. */
+static json_t *flight_json(const struct watch *w, const struct target *t)
 {
 	json_t *arr = json_array();
+	pid_t pid = t->pid;
 
 	for (size_t i = 0; i < w->flight_count; i++) {
 		json_t *ev = w->flight[(w->flight_head + FLIGHT_MAX - w->flight_count + i) %
@@ -500,6 +510,8 @@ static json_t *flight_json(const struct watch *w, pid_t pid)
 		if (!p || json_integer_value(p) == pid)
 			json_array_append(arr, ev);
 	}
+	signal_log__append_json(&t->sigs, &w->jctx, arr);
+	flight_sort(arr);
 	return arr;
 }
 
@@ -772,7 +784,7 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 	json_object_set_new(result, "path", json_string(path));
 	meta = json_pack("{s:s, s:o, s:O, s:o, s:o, s:o, s:o}", "trigger", trigger, "event",
 			 event, "dump", result, "process", show ? show : json_null(), "threads_cpu",
-			 thread_cpu_json(w, t->pid), "flight_recorder", flight_json(w, t->pid),
+			 thread_cpu_json(w, t->pid), "flight_recorder", flight_json(w, t),
 			 "cpu_samples", cpu_samples_json(t));
 	if (write_metadata(path, meta, why, sizeof(why)))
 		emit("error", json_pack("{s:i, s:s, s:s}", "pid", t->pid, "message",
@@ -845,6 +857,24 @@ static struct target *find_target(struct watch *w, pid_t pid)
 	return NULL;
 }
 
+enum signal_route {
+	SIGNAL_ROUTE_BPF,    /* every watched signal handled: a BPF stop before the handler */
+	SIGNAL_ROUTE_PTRACE, /* every thread seized: sees fatal signals before they act */
+};
+
+/*
+ * The route that catches the watched signals of a process whose handled ones are
+ * @caught (bit N: signal N has a handler): BPF (no ptrace cost) when every one has a
+ * handler, else ptrace, the only way to see a fatal one before it acts. Decided when
+ * a process is first watched, and again when its handlers change (check_routes).
+ */
+static enum signal_route signal_route_for(const struct watch *w, uint64_t caught)
+{
+	if (w->bpf_signals && (caught & w->a->signals) == w->a->signals)
+		return SIGNAL_ROUTE_BPF;
+	return SIGNAL_ROUTE_PTRACE;
+}
+
 static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 {
 	struct target *t;
@@ -885,13 +915,11 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 			return err;
 		}
 	}
-	/* Handled signals by BPF (no ptrace cost) when every watched signal has a
-	 * handler in this process now; otherwise ptrace, the only way to catch a fatal one. */
-	if (w->a->signals && w->bpf_signals) {
+	if (w->a->signals) {
 		struct proc_status st;
 
-		if (!procfs_read_status(pid, -1, &st) &&
-		    ((st.sig_cgt << 1) & w->a->signals) == w->a->signals &&
+		t->caught = procfs_read_status(pid, -1, &st) ? 0 : (st.sig_cgt << 1) & w->a->signals;
+		if (signal_route_for(w, t->caught) == SIGNAL_ROUTE_BPF &&
 		    !tracer__set_stop_signals(w->tracer, pid, w->a->signals))
 			t->bpf_stop = w->a->signals;
 	}
@@ -1229,25 +1257,55 @@ static char thread_state(pid_t pid, pid_t tid)
  * signal_deliver, taken before the handler's first instruction). Wait for that stop,
  * dump (unless the gate says no), then SIGCONT, again if a late stop caught it.
  */
+/*
+ * The BPF stop of a process that was seized meanwhile (its route changed to ptrace):
+ * the SIGSTOP meets the tracer, so the process is held by ptrace instead, with that
+ * SIGSTOP swallowed, and dumped held; a SIGCONT then ends a group stop it may already
+ * have become (and drops it if still pending).
+ */
+static void bpf_stop_traced(struct watch *w, struct target *t, json_t *detail)
+{
+	struct freeze fz;
+
+	if (!sigtrace__hold(&w->st, t->pid, &fz)) {
+		for (size_t i = 0; i < fz.count; i++)
+			if (fz.threads[i].resume_sig == SIGSTOP)
+				fz.threads[i].resume_sig = 0;
+		if (!stop_sig && dump_gate__ready(&w->gate, monotonic_ns()))
+			fire(w, t, "signal", json_incref(detail), &fz, NULL);
+		sigtrace__resume(&w->st, &fz);
+	}
+	kill(t->pid, SIGCONT);
+	json_decref(detail);
+}
+
+/* The trigger's detail for a signal stopped by BPF. */
+static json_t *bpf_signal_detail(const struct signals_event *e)
+{
+	char buf[32];
+
+	return json_pack("{s:s, s:i, s:i, s:s*, s:s}", "signal", signal_name(e->sig, buf,
+			 sizeof(buf)), "signo", e->sig, "tid", e->target_tid, "code",
+			 si_code_name(e->sig, e->code), "by", "bpf");
+}
+
 static void bpf_signal_stop(struct watch *w, struct target *t, const struct signals_event *e)
 {
 	uint64_t deadline = monotonic_ns() + 200000000ULL;
-	char buf[32], s;
+	char s;
 
+	if (t->traced) {
+		bpf_stop_traced(w, t, bpf_signal_detail(e));
+		return;
+	}
 	while ((s = thread_state(t->pid, (pid_t)e->target_tid)) && s != 'T' && s != 't' &&
 	       monotonic_ns() < deadline) {
 		struct timespec ts = { 0, 100000 };
 
 		nanosleep(&ts, NULL);
 	}
-	if (!stop_sig && dump_gate__ready(&w->gate, monotonic_ns())) {
-		const char *code = si_code_name(e->sig, e->code);
-
-		fire(w, t, "signal", json_pack("{s:s, s:i, s:i, s:s*, s:s}", "signal",
-					       signal_name(e->sig, buf, sizeof(buf)), "signo",
-					       e->sig, "tid", e->target_tid, "code", code, "by",
-					       "bpf"), NULL, NULL);
-	}
+	if (!stop_sig && dump_gate__ready(&w->gate, monotonic_ns()))
+		fire(w, t, "signal", bpf_signal_detail(e), NULL, NULL);
 	for (int i = 0; i < 20; i++) {
 		struct timespec ts = { 0, 1000000 };
 
@@ -1259,23 +1317,56 @@ static void bpf_signal_stop(struct watch *w, struct target *t, const struct sign
 	}
 }
 
+/* The BPF stop mask of @t in force when the tracer saw an event at @ts_ns. */
+static uint64_t bpf_stop_at(const struct target *t, uint64_t ts_ns)
+{
+	return ts_ns >= t->bpf_changed_ns ? t->bpf_stop : t->bpf_stop_before;
+}
+
+/*
+ * A signal sent to or taken by a watched process: its flight recorder, and on the
+ * BPF route, the stop of a handled watched signal, or a watched signal the BPF route
+ * could not stop (its handler was removed, or it became ignored, since the last look
+ * at the handlers): reported as missed, never dropped silently.
+ */
+static void on_signal(struct watch *w, const struct signals_event *e)
+{
+	struct target *t = find_target(w, (pid_t)e->target_pid);
+	char buf[32];
+
+	if (!t)
+		return;
+	signal_log__add(&t->sigs, e);
+	if (e->sig <= 0 || e->sig >= 64 || !(bpf_stop_at(t, e->ts_ns) & (1ULL << e->sig)))
+		return;
+	if (e->type == TRACER_EV_DELIVER && e->handler == SIGNALS_HANDLER_CUSTOM)
+		bpf_signal_stop(w, t, e);
+	else if (e->type == TRACER_EV_DELIVER || e->result == SIGNALS_IGNORED)
+		emit("missed", json_pack("{s:i, s:s, s:s, s:i, s:i, s:s}", "pid", t->pid, "name",
+					 t->comm, "signal", signal_name(e->sig, buf, sizeof(buf)),
+					 "signo", e->sig, "tid", e->target_tid, "reason",
+					 e->type == TRACER_EV_DELIVER ?
+					 "taken with no handler on the BPF route (the handler was "
+					 "removed before the route changed)" :
+					 "ignored by the process on the BPF route (never delivered)"));
+}
+
 /* Tracer events: the flight recorder, throws and completed slow requests. */
 static int on_event(void *ctx, const void *data, size_t size)
 {
 	struct watch *w = ctx;
 	const struct tracer_header *h = data;
-	json_t *j = tracer_event_to_json(data, size, &w->jctx);
+	json_t *j;
 
+	/* Signals are kept raw: a storm costs a copy each, not a JSON object. */
+	if (size >= sizeof(struct signals_event) &&
+	    (h->type == TRACER_EV_SIGNAL || h->type == TRACER_EV_DELIVER)) {
+		on_signal(w, data);
+		return w->poll_until && monotonic_ns() > w->poll_until ? -EAGAIN : 0;
+	}
+	j = tracer_event_to_json(data, size, &w->jctx);
 	if (j)
 		flight_add(w, json_incref(j));
-	if (size >= sizeof(struct signals_event) && h->type == TRACER_EV_DELIVER) {
-		const struct signals_event *e = data;
-		struct target *t = find_target(w, (pid_t)e->target_pid);
-
-		if (t && e->sig > 0 && e->sig < 64 && (t->bpf_stop & (1ULL << e->sig)) &&
-		    e->handler == SIGNALS_HANDLER_CUSTOM)
-			bpf_signal_stop(w, t, e);
-	}
 	if (size >= sizeof(*h) && !stop_sig && dump_gate__ready(&w->gate, monotonic_ns())) {
 		if (h->type == TRACER_EV_EXCEPTION && w->a->exception &&
 		    size >= sizeof(struct exceptions_event)) {
@@ -1300,7 +1391,7 @@ static int on_event(void *ctx, const void *data, size_t size)
 		}
 	}
 	json_decref(j);
-	return 0;
+	return w->poll_until && monotonic_ns() > w->poll_until ? -EAGAIN : 0;
 }
 
 /* An --on-dump command ended: say how (other children are not ours to report). */
@@ -1368,6 +1459,97 @@ static void handle_sigtrace(struct watch *w)
 	}
 }
 
+/* The watched signals in @mask as names, for the signal_route event. */
+static json_t *signal_names(uint64_t mask)
+{
+	json_t *arr = json_array();
+	char buf[32];
+
+	for (int sig = 1; sig < 64; sig++)
+		if (mask & (1ULL << sig))
+			json_array_append_new(arr, json_string(signal_name(sig, buf, sizeof(buf))));
+	return arr;
+}
+
+/*
+ * Moves @t to the route @to (a handler installed or removed). No watched signal is
+ * lost or dumped twice on the way: to ptrace, every thread is seized before the BPF
+ * stops end (a signal in between stops by BPF, and the BPF events read late are
+ * judged by the mask of their time); to BPF, every thread is held by ptrace while the
+ * BPF stops begin, and a signal caught meanwhile is given back at the detach, to be
+ * stopped by BPF. A failure leaves it where it was, with an error event.
+ */
+static void switch_route(struct watch *w, struct target *t, enum signal_route to)
+{
+	const char *from = t->traced ? "ptrace" : "bpf";
+	char why[512] = "";
+	int err;
+
+	/* What was seen before the change is judged by the route of its time. */
+	tracer__poll(w->tracer, 0, on_event, w);
+	if (to == SIGNAL_ROUTE_PTRACE) {
+		err = sigtrace__attach(&w->st, t->pid, why, sizeof(why));
+		if (err) {
+			sigtrace__detach(&w->st, t->pid);
+			goto out;
+		}
+		tracer__set_stop_signals(w->tracer, t->pid, 0);
+		t->bpf_stop_before = t->bpf_stop;
+		t->bpf_stop = 0;
+		/* A BPF program that read the old mask stamps its event a little later. */
+		t->bpf_changed_ns = monotonic_ns() + 50000;
+		t->traced = true;
+	} else {
+		handle_sigtrace(w); /* hits reported already are dumped by ptrace */
+		if (t->gone || stop_sig)
+			return;
+		sigtrace__stop(&w->st, t->pid);
+		t->bpf_changed_ns = monotonic_ns();
+		err = tracer__set_stop_signals(w->tracer, t->pid, w->a->signals);
+		if (err) {
+			struct freeze fz;
+
+			snprintf(why, sizeof(why), "could not set the BPF stop: %s", strerror(-err));
+			if (!sigtrace__hold(&w->st, t->pid, &fz))
+				sigtrace__resume(&w->st, &fz);
+			goto out;
+		}
+		t->bpf_stop_before = 0;
+		t->bpf_stop = w->a->signals;
+		sigtrace__detach(&w->st, t->pid);
+		t->traced = false;
+	}
+out:
+	if (why[0])
+		emit("error", json_pack("{s:i, s:s, s:s}", "pid", t->pid, "message",
+					"signal route not changed", "reason", why));
+	else
+		emit("signal_route", json_pack("{s:i, s:s, s:s, s:s, s:o}", "pid", t->pid, "name",
+					       t->comm, "from", from, "to", t->traced ? "ptrace" :
+					       "bpf", "handled", signal_names(t->caught)));
+}
+
+/* --signal: a handler installed or removed since the last look may change the route. */
+static void check_routes(struct watch *w)
+{
+	for (size_t i = 0; i < w->ntargets && !stop_sig; i++) {
+		struct target *t = &w->targets[i];
+		struct proc_status ps;
+		enum signal_route to;
+		uint64_t caught;
+
+		if (t->gone || procfs_read_status(t->pid, -1, &ps))
+			continue;
+		caught = (ps.sig_cgt << 1) & w->a->signals;
+		if (caught == t->caught)
+			continue;
+		t->caught = caught;
+		to = signal_route_for(w, caught);
+		if (to != (t->traced ? SIGNAL_ROUTE_PTRACE : SIGNAL_ROUTE_BPF))
+			switch_route(w, t, to);
+	}
+}
+
 /* argv split at --on-dump: everything after it is the command. */
 static char **split_on_dump(int *argc, char **argv)
 {
@@ -1392,7 +1574,7 @@ static int do_watch(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_stop }, su = { .sa_handler = on_usr1 };
 	struct watch *w;
 	struct tracer_opts to = {};
-	uint64_t start = 0, next_tick = 0, next_scan = 0, next_stuck = 0;
+	uint64_t start = 0, next_tick = 0, next_scan = 0, next_stuck = 0, next_route = 0;
 	char why[1024] = "";
 	int code = TD_EXIT_OK, err, sfd = -1;
 	sigset_t chld;
@@ -1438,10 +1620,13 @@ static int do_watch(int argc, char **argv)
 	/* The exit program also carries the BPF stop of handled signals (--signal). */
 	if (a.signals)
 		to.classes |= TRACER_EXIT;
-	if (to.classes == TRACER_EXIT) {
-		/* Only for --signal: without BPF, ptrace does it all. */
+	/* Signals sent and taken, for the flight recorder (never waking us: kept raw). */
+	to.classes |= TRACER_SIGNAL;
+	if (!(to.classes & ~(TRACER_EXIT | TRACER_SIGNAL))) {
+		/* Only for the flight recorder and --signal: without BPF, ptrace does it all. */
 		if (tracer__open(&to, &w->tracer, why, sizeof(why))) {
-			output_warn("handled signals go through ptrace: %s", why);
+			output_warn("no signals in the flight recorder%s: %s", a.signals ?
+				    ", handled signals go through ptrace" : "", why);
 			w->tracer = NULL;
 		}
 		to.classes = 0;
@@ -1454,7 +1639,7 @@ static int do_watch(int argc, char **argv)
 					    exit_code_from_errno(err), "%s", why);
 			goto out;
 		}
-		if ((to.classes & ~tracer__classes(w->tracer) & ~TRACER_EXIT)) {
+		if ((to.classes & ~tracer__classes(w->tracer) & ~(TRACER_EXIT | TRACER_SIGNAL))) {
 			code = output_error(TD_EXIT_UNSUPPORTED, "this kernel cannot run a needed "
 					    "trigger: %s", tracer__warnings(w->tracer));
 			goto out;
@@ -1516,6 +1701,7 @@ static int do_watch(int argc, char **argv)
 			struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 			int ms = w->tracer ? 5 : 20;
 
+			w->poll_until = monotonic_ns() + 25000000ULL;
 			if (w->tracer && !w->st.count) {
 				/* Nothing under ptrace: wait on the ring buffers, which wake
 				 * at once for a BPF signal stop or a throw. */
@@ -1530,6 +1716,7 @@ static int do_watch(int argc, char **argv)
 			}
 			if (w->tracer)
 				tracer__poll(w->tracer, 0, on_event, w);
+			w->poll_until = 0;
 		}
 		now = monotonic_ns();
 		if ((a.name || a.cgroup[0]) && now >= next_scan) {
@@ -1541,6 +1728,10 @@ static int do_watch(int argc, char **argv)
 		}
 		if (a.latency_arg && !a.latency_completed && now >= next_stuck && !stop_sig)
 			next_stuck = check_stuck(w, now);
+		if (w->bpf_signals && now >= next_route) {
+			check_routes(w);
+			next_route = now + ROUTE_CHECK_NS;
+		}
 		if (now >= next_tick) {
 			check_alive(w);
 			tick(w, now);
