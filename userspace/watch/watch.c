@@ -105,6 +105,7 @@ struct target {
 	/* The stop mask before bpf_changed_ns (tracer clock), for events read late. */
 	uint64_t bpf_stop_before, bpf_changed_ns;
 	uint64_t caught; /* watched signals with a handler, at the last look */
+	int missed_sig;	 /* the fatal signal already reported missed */
 	struct cpu_window cpu;
 	struct mem_levels mem;
 	uint64_t last_stuck_start; /* the stuck request already dumped */
@@ -1031,6 +1032,8 @@ static void scan_cgroup_dir(struct watch *w, const char *dir, int depth)
 	closedir(d);
 }
 
+static int on_event(void *ctx, const void *data, size_t size);
+
 static void check_alive(struct watch *w)
 {
 	for (size_t i = 0; i < w->ntargets; i++) {
@@ -1040,8 +1043,12 @@ static void check_alive(struct watch *w)
 		/* Traced ones are reported by their wait status. */
 		if (t->gone || t->traced)
 			continue;
-		if (procfs_read_stat(t->pid, -1, &ps) || ps.state == 'Z')
+		if (procfs_read_stat(t->pid, -1, &ps) || ps.state == 'Z') {
+			/* Its last events first (a fatal signal it took, for a missed one). */
+			if (w->tracer)
+				tracer__poll(w->tracer, 0, on_event, w);
 			target_gone(w, t, 0, false);
+		}
 	}
 }
 
@@ -1245,6 +1252,24 @@ static void tick(struct watch *w, uint64_t now)
 	free(cpu);
 }
 
+/* Whether a SIGSTOP is pending for thread @tid or its whole process. */
+static bool sigstop_pending(pid_t pid, pid_t tid)
+{
+	char path[64], line[128];
+	bool pending = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "SigPnd:", 7) || !strncmp(line, "ShdPnd:", 7))
+			pending |= (strtoull(line + 7, NULL, 16) >> (SIGSTOP - 1)) & 1;
+	fclose(f);
+	return pending;
+}
+
 static char thread_state(pid_t pid, pid_t tid)
 {
 	struct proc_stat st;
@@ -1252,11 +1277,6 @@ static char thread_state(pid_t pid, pid_t tid)
 	return procfs_read_stat(pid, tid, &st) ? 0 : st.state;
 }
 
-/*
- * A handled watched signal stopped the process from BPF (SIGSTOP queued at
- * signal_deliver, taken before the handler's first instruction). Wait for that stop,
- * dump (unless the gate says no), then SIGCONT, again if a late stop caught it.
- */
 /*
  * The BPF stop of a process that was seized meanwhile (its route changed to ptrace):
  * the SIGSTOP meets the tracer, so the process is held by ptrace instead, with that
@@ -1289,6 +1309,11 @@ static json_t *bpf_signal_detail(const struct signals_event *e)
 			 si_code_name(e->sig, e->code), "by", "bpf");
 }
 
+/*
+ * A handled watched signal stopped the process from BPF (SIGSTOP queued at
+ * signal_deliver, taken before the handler's first instruction). Wait for that stop,
+ * dump (unless the gate says no), then SIGCONT.
+ */
 static void bpf_signal_stop(struct watch *w, struct target *t, const struct signals_event *e)
 {
 	uint64_t deadline = monotonic_ns() + 200000000ULL;
@@ -1298,23 +1323,22 @@ static void bpf_signal_stop(struct watch *w, struct target *t, const struct sign
 		bpf_stop_traced(w, t, bpf_signal_detail(e));
 		return;
 	}
-	while ((s = thread_state(t->pid, (pid_t)e->target_tid)) && s != 'T' && s != 't' &&
-	       monotonic_ns() < deadline) {
+	/* No stop is coming when its SIGSTOP is neither pending nor taken: it was merged
+	 * into an earlier stop of ours, which our SIGCONT ended. */
+	for (int idle = 0; monotonic_ns() < deadline && idle < 3;) {
 		struct timespec ts = { 0, 100000 };
 
+		s = thread_state(t->pid, (pid_t)e->target_tid);
+		if (!s || s == 'T' || s == 't')
+			break;
+		idle = sigstop_pending(t->pid, (pid_t)e->target_tid) ? 0 : idle + 1;
 		nanosleep(&ts, NULL);
 	}
 	if (!stop_sig && dump_gate__ready(&w->gate, monotonic_ns()))
 		fire(w, t, "signal", bpf_signal_detail(e), NULL, NULL);
-	for (int i = 0; i < 20; i++) {
-		struct timespec ts = { 0, 1000000 };
-
-		kill(t->pid, SIGCONT);
-		nanosleep(&ts, NULL);
-		s = thread_state(t->pid, (pid_t)e->target_tid);
-		if (s != 'T' && s != 't')
-			break;
-	}
+	/* Once: a SIGCONT ends the stop, or drops a SIGSTOP still pending. Never again
+	 * later: a new stop is another watched signal's, with its own event to come. */
+	kill(t->pid, SIGCONT);
 }
 
 /* The BPF stop mask of @t in force when the tracer saw an event at @ts_ns. */
@@ -1329,10 +1353,18 @@ static uint64_t bpf_stop_at(const struct target *t, uint64_t ts_ns)
  * could not stop (its handler was removed, or it became ignored, since the last look
  * at the handlers): reported as missed, never dropped silently.
  */
+static void report_missed(struct target *t, int sig, pid_t tid, const char *reason)
+{
+	char buf[32];
+
+	emit("missed", json_pack("{s:i, s:s, s:s, s:i, s:i, s:s}", "pid", t->pid, "name", t->comm,
+				 "signal", signal_name(sig, buf, sizeof(buf)), "signo", sig, "tid",
+				 tid, "reason", reason));
+}
+
 static void on_signal(struct watch *w, const struct signals_event *e)
 {
 	struct target *t = find_target(w, (pid_t)e->target_pid);
-	char buf[32];
 
 	if (!t)
 		return;
@@ -1341,14 +1373,27 @@ static void on_signal(struct watch *w, const struct signals_event *e)
 		return;
 	if (e->type == TRACER_EV_DELIVER && e->handler == SIGNALS_HANDLER_CUSTOM)
 		bpf_signal_stop(w, t, e);
-	else if (e->type == TRACER_EV_DELIVER || e->result == SIGNALS_IGNORED)
-		emit("missed", json_pack("{s:i, s:s, s:s, s:i, s:i, s:s}", "pid", t->pid, "name",
-					 t->comm, "signal", signal_name(e->sig, buf, sizeof(buf)),
-					 "signo", e->sig, "tid", e->target_tid, "reason",
-					 e->type == TRACER_EV_DELIVER ?
-					 "taken with no handler on the BPF route (the handler was "
-					 "removed before the route changed)" :
-					 "ignored by the process on the BPF route (never delivered)"));
+	else if (e->type == TRACER_EV_DELIVER || e->result == SIGNALS_IGNORED) {
+		if (e->type == TRACER_EV_DELIVER && e->handler == SIGNALS_HANDLER_DEFAULT)
+			t->missed_sig = e->sig;
+		report_missed(t, e->sig, (pid_t)e->target_tid, e->type == TRACER_EV_DELIVER ?
+			      "taken with no handler on the BPF route (the handler was removed "
+			      "before the route changed)" :
+			      "ignored by the process on the BPF route (never delivered)");
+	}
+}
+
+/* A process on the BPF route died of a watched signal: it had no handler any more
+ * (a fatal signal without one becomes SIGKILL when sent, so no delivery of it is seen). */
+static void on_exit_event(struct watch *w, const struct signals_exit_event *e)
+{
+	struct target *t = find_target(w, (pid_t)e->pid);
+
+	if (t && !t->traced && e->fatal_sig > 0 && e->fatal_sig < 64 &&
+	    (w->a->signals & (1ULL << e->fatal_sig)) && e->fatal_sig != t->missed_sig)
+		report_missed(t, e->fatal_sig, (pid_t)e->fatal_tid, "the process died of it "
+			      "with no handler on the BPF route (the handler was removed before "
+			      "the route changed)");
 }
 
 /* Tracer events: the flight recorder, throws and completed slow requests. */
@@ -1367,6 +1412,8 @@ static int on_event(void *ctx, const void *data, size_t size)
 	j = tracer_event_to_json(data, size, &w->jctx);
 	if (j)
 		flight_add(w, json_incref(j));
+	if (h->type == TRACER_EV_EXIT && size >= sizeof(struct signals_exit_event))
+		on_exit_event(w, data);
 	if (size >= sizeof(*h) && !stop_sig && dump_gate__ready(&w->gate, monotonic_ns())) {
 		if (h->type == TRACER_EV_EXCEPTION && w->a->exception &&
 		    size >= sizeof(struct exceptions_event)) {
@@ -1490,7 +1537,11 @@ static void switch_route(struct watch *w, struct target *t, enum signal_route to
 	if (to == SIGNAL_ROUTE_PTRACE) {
 		err = sigtrace__attach(&w->st, t->pid, why, sizeof(why));
 		if (err) {
+			struct proc_stat ps;
+
 			sigtrace__detach(&w->st, t->pid);
+			if (procfs_read_stat(t->pid, -1, &ps) || ps.state == 'Z')
+				return; /* exiting: check_alive() reports it */
 			goto out;
 		}
 		tracer__set_stop_signals(w->tracer, t->pid, 0);
