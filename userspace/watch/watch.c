@@ -151,6 +151,7 @@ struct watch {
 	/* The main loop's ring buffer reads stop after this (0: read all), so a signal
 	 * storm cannot hold it from the route checks and the ticks. */
 	uint64_t poll_until;
+	uint64_t drops; /* tracer events lost to a full ring buffer, as last said */
 };
 
 static volatile sig_atomic_t stop_sig, manual;
@@ -180,7 +181,9 @@ static const struct argp_option watch_options[] = {
 	  "when the process has a handler for every listed signal, BPF stops it before the "
 	  "handler (SIGSTOP, then SIGCONT; about 1.1x on a signal storm); otherwise (a fatal "
 	  "signal: SEGV, ABRT, BUS, FPE, TERM without handler...) every thread is held with "
-	  "ptrace and EVERY signal it gets, watched or not, goes through tracedump (4-11x)" },
+	  "ptrace and EVERY signal it gets, watched or not, goes through tracedump (4-11x). "
+	  "Handlers are looked at every 200 ms: one installed or removed later moves the "
+	  "process between the two (a signal_route event)" },
 	{ "cpu", OPT_CPU, "PCT", 0, "CPU% (100 = one core) at or above PCT, sustained over "
 	  "--for (from the BPF per-thread counters, checked every 100 ms)" },
 	{ "cpu-below", OPT_CPU_BELOW, "PCT", 0, "CPU% below PCT over --for" },
@@ -234,7 +237,8 @@ static const struct argp_option watch_options[] = {
 
 static const char watch_doc[] =
 	"Watch processes and dump them when a trigger fires. Events are NDJSON on stdout, one "
-	"a line: watching, trigger, dump, on_dump, target_exit, error, exit. SIGUSR1 to "
+	"a line: watching, trigger, dump, on_dump, signal_route, missed, target_exit, error, "
+	"exit. SIGUSR1 to "
 	"tracedump is a manual trigger; Ctrl-C (or SIGTERM) stops at once, leaving every "
 	"target running and released.\v"
 	"Examples:\n"
@@ -246,7 +250,9 @@ static const char watch_doc[] =
 	"What each trigger costs: --signal by BPF for handled signals, else by ptrace (every "
 	"signal the process receives takes a round trip through tracedump); --cpu, --latency "
 	"and --exception use BPF (tracepoints and uprobes, no ptrace); --mem, --threads, "
-	"--fds read /proc every 100 ms. The target is stopped only while a dump copies it.\n"
+	"--fds read /proc every 100 ms. The target is stopped only to fork a copy-on-write "
+	"copy the dump is written from (--no-snapshot: for the whole dump). The signals each "
+	"process gets are kept for <dump>.json's flight recorder.\n"
 	"Exit status: 0 done (count reached, targets gone, --max-duration, interrupted), "
 	"1 a dump failed, 2 bad argument, 3 no such process, 4 permission denied, "
 	"5 a needed kernel feature is missing, 6 already traced by another tracer.";
@@ -1153,6 +1159,49 @@ static void refresh_cpu_limit(struct target *t, uint64_t now)
 	emit("cpu_limit", json_pack("{s:i, s:o}", "pid", t->pid, "cpu_total", cpu_limit__json(&l)));
 }
 
+/* A watched signal that was not dumped (@sig 0: which one is not known). */
+static void report_missed(struct target *t, int sig, pid_t tid, const char *reason)
+{
+	char buf[32];
+
+	emit("missed", json_pack("{s:i, s:s, s:s*, s:i, s:i, s:s}", "pid", t->pid, "name",
+				 t->comm, "signal", sig ? signal_name(sig, buf, sizeof(buf)) : NULL,
+				 "signo", sig, "tid", tid, "reason", reason));
+}
+
+/*
+ * Tracer events lost to a full ring buffer (a signal storm while tracedump was busy
+ * dumping): said once a tick. A BPF stop whose event was lost would leave its process
+ * stopped for good, so a process of the BPF route found stopped then is continued,
+ * and said to be missed (a stop whose event is still to come is dumped running).
+ */
+static void check_drops(struct watch *w)
+{
+	struct tracer_stats s = {};
+	uint64_t drops;
+
+	if (!w->tracer || tracer__read_stats(w->tracer, &s))
+		return;
+	drops = s.slot[TRACER_STAT_DROPS];
+	if (drops <= w->drops)
+		return;
+	emit("events_dropped", json_pack("{s:I, s:I}", "count", (json_int_t)(drops - w->drops),
+					 "total", (json_int_t)drops));
+	w->drops = drops;
+	for (size_t i = 0; i < w->ntargets; i++) {
+		struct target *t = &w->targets[i];
+		struct proc_stat ps;
+
+		if (t->gone || t->traced || !t->bpf_stop || procfs_read_stat(t->pid, -1, &ps) ||
+		    ps.state != 'T')
+			continue;
+		kill(t->pid, SIGCONT);
+		report_missed(t, 0, t->pid, "tracer events were dropped (ring buffer full) while "
+			      "the process was stopped: a BPF stop may have lost its event; the "
+			      "process was continued");
+	}
+}
+
 /* The periodic triggers, every TICK_NS: the first one that fires per target. */
 static void tick(struct watch *w, uint64_t now)
 {
@@ -1353,15 +1402,6 @@ static uint64_t bpf_stop_at(const struct target *t, uint64_t ts_ns)
  * could not stop (its handler was removed, or it became ignored, since the last look
  * at the handlers): reported as missed, never dropped silently.
  */
-static void report_missed(struct target *t, int sig, pid_t tid, const char *reason)
-{
-	char buf[32];
-
-	emit("missed", json_pack("{s:i, s:s, s:s, s:i, s:i, s:s}", "pid", t->pid, "name", t->comm,
-				 "signal", signal_name(sig, buf, sizeof(buf)), "signo", sig, "tid",
-				 tid, "reason", reason));
-}
-
 static void on_signal(struct watch *w, const struct signals_event *e)
 {
 	struct target *t = find_target(w, (pid_t)e->target_pid);
@@ -1628,6 +1668,7 @@ static int do_watch(int argc, char **argv)
 	uint64_t start = 0, next_tick = 0, next_scan = 0, next_stuck = 0, next_route = 0;
 	char why[1024] = "";
 	int code = TD_EXIT_OK, err, sfd = -1;
+	bool rb_busy = false;
 	sigset_t chld;
 
 	a.on_dump = split_on_dump(&argc, argv);
@@ -1750,13 +1791,15 @@ static int do_watch(int argc, char **argv)
 		 */
 		{
 			struct pollfd pfd = { .fd = sfd, .events = POLLIN };
-			int ms = w->tracer ? 5 : 20;
+			/* A signal storm fills the ring buffer (256 KiB) in milliseconds:
+			 * look again sooner while events flow. */
+			int ms = w->tracer ? (rb_busy ? 1 : 5) : 20, n = 0;
 
 			w->poll_until = monotonic_ns() + 25000000ULL;
 			if (w->tracer && !w->st.count) {
 				/* Nothing under ptrace: wait on the ring buffers, which wake
 				 * at once for a BPF signal stop or a throw. */
-				tracer__poll(w->tracer, ms, on_event, w);
+				n = tracer__poll(w->tracer, ms, on_event, w);
 			} else if (sfd >= 0 && poll(&pfd, 1, ms) > 0) {
 				struct signalfd_siginfo si;
 
@@ -1765,8 +1808,12 @@ static int do_watch(int argc, char **argv)
 			} else if (sfd < 0) {
 				poll(NULL, 0, w->sigtrace_on ? 1 : ms);
 			}
-			if (w->tracer)
-				tracer__poll(w->tracer, 0, on_event, w);
+			if (w->tracer) {
+				int more = tracer__poll(w->tracer, 0, on_event, w);
+
+				n = n < 0 || more < 0 ? 1000 : n + more;
+			}
+			rb_busy = n >= 256;
 			w->poll_until = 0;
 		}
 		now = monotonic_ns();
@@ -1784,6 +1831,7 @@ static int do_watch(int argc, char **argv)
 			next_route = now + ROUTE_CHECK_NS;
 		}
 		if (now >= next_tick) {
+			check_drops(w);
 			check_alive(w);
 			tick(w, now);
 			next_tick = now + TICK_NS;
@@ -1817,8 +1865,9 @@ out:
 		tracer__destroy(w->tracer);
 	}
 	if (code == TD_EXIT_OK) {
-		emit("exit", json_pack("{s:i, s:i, s:s}", "dumps", (int)w->gate.count, "failures",
-				       (int)w->failures, "reason",
+		emit("exit", json_pack("{s:i, s:i, s:I, s:s}", "dumps", (int)w->gate.count,
+				       "failures", (int)w->failures, "events_dropped",
+				       (json_int_t)w->drops, "reason",
 				       stop_sig ? "interrupted" :
 				       dump_gate__spent(&w->gate) ? "count reached" :
 				       a.max_duration_ns && monotonic_ns() - start >=
