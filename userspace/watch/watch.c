@@ -699,8 +699,14 @@ static const char *snapshot_refusal(const struct watch *w, pid_t pid, bool held,
 
 	if (!w->a->snapshot)
 		return "--no-snapshot";
-	if (sig && sig->sig > 0 && sig->sig <= 64 && !procfs_read_status(pid, -1, &ps) &&
-	    !(ps.sig_cgt & (1ULL << (sig->sig - 1))))
+	/* Default actions that do not end the process: ignore, stop, continue. */
+	static const uint64_t harmless = 1ULL << SIGCHLD | 1ULL << SIGCONT | 1ULL << SIGSTOP |
+		1ULL << SIGTSTP | 1ULL << SIGTTIN | 1ULL << SIGTTOU | 1ULL << SIGURG |
+		1ULL << SIGWINCH;
+
+	if (sig && sig->sig > 0 && sig->sig < 64 && !(harmless & (1ULL << sig->sig)) &&
+	    !procfs_read_status(pid, -1, &ps) &&
+	    !((ps.sig_cgt | ps.sig_ign) & (1ULL << (sig->sig - 1))))
 		return "a signal with no handler: the process is about to die, and is dumped "
 		       "as it is held at the signal";
 	if (held)
