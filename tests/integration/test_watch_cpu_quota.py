@@ -98,11 +98,12 @@ def quota_cgroup():
 
 def test_cpu_total_is_of_the_cgroup_quota(watch, target, tmp_path, quota_cgroup):
     """A thread burning all it may in a 0.5-CPU cgroup is at 100% of its quota: the
-    --cpu-total 80 trigger fires, at about 100, while the raw figure over all CPUs is
-    25% (2 CPUs) and a plain --cpu 70 (of one core) never fires."""
+    --cpu-total 60 trigger fires (60% of the quota), while the same figure over all
+    CPUs is a quarter of it (2 CPUs), and a plain --cpu 70 (of one core) never fires.
+    60, not more: a loaded machine may not give the thread all of its quota."""
     t = target("burner", 2500)
     quota_cgroup.add(t.pid)
-    w = watch(t.pid, "--cpu", "80", "--cpu-total", "--for", "500ms", "--dry-run",
+    w = watch(t.pid, "--cpu", "60", "--cpu-total", "--for", "500ms", "--dry-run",
               "-o", tmp_path)
     plain = watch(t.pid, "--cpu", "70", "--for", "500ms", "--dry-run",
                   "--max-duration", "2500ms", "-o", tmp_path)
@@ -116,11 +117,11 @@ def test_cpu_total_is_of_the_cgroup_quota(watch, target, tmp_path, quota_cgroup)
     trig = w.wait_event("trigger")
     assert trig["trigger"] == "cpu"
     pct = trig["detail"]["cpu_percent"]
-    assert 80 <= pct <= 130, trig
+    assert 60 <= pct <= 130, trig
     assert trig["detail"]["cpu_total"]["cpus"] == pytest.approx(0.5)
     # What dividing by every online CPU would have read: below the threshold.
     raw = pct * lim["cpus"] / lim["online_cpus"]
-    assert raw < 80, (raw, trig)
+    assert raw < 60, (raw, trig)
     assert w.finish() == 0
     # Throttled to half a core, it never reaches 70% of one.
     assert plain.finish() == 0
