@@ -186,7 +186,8 @@ static pid_t next_status(struct sigtrace *st, int *status)
 
 int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev)
 {
-	for (;;) {
+	/* A storm of signals it only passes on must not hold the caller's loop. */
+	for (int budget = 512; budget > 0; budget--) {
 		struct sigtrace_thread *t;
 		int status;
 		pid_t tid = next_status(st, &status);
@@ -233,6 +234,7 @@ int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev)
 		}
 		pass_on(st, tid, status);
 	}
+	return -EAGAIN;
 }
 
 /* The tgid of a thread we have not seen yet (a clone whose event is still queued). */

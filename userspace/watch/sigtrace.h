@@ -59,7 +59,8 @@ struct sigtrace_event {
 int sigtrace__attach(struct sigtrace *st, pid_t pid, char *why, size_t why_len);
 
 /* Handles pending stops without blocking; returns 1 with *@ev filled for the first
- * event worth reporting (others are resumed at once), 0 when nothing is pending. */
+ * event worth reporting (others are resumed at once), 0 when nothing is pending,
+ * -EAGAIN after passing on 512 stops (a storm: call again soon, after other work). */
 int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev);
 
 /* Stops every other thread of @ev->pid (the hit thread is stopped already) and lists

@@ -1509,12 +1509,14 @@ static void child_ended(struct watch *w, pid_t pid, int status)
 	}
 }
 
-/* Signal hits, target exits and --on-dump children, from sigtrace. */
-static void handle_sigtrace(struct watch *w)
+/* Signal hits, target exits and --on-dump children, from sigtrace. Returns true when
+ * stops are still pending (a storm: look again without waiting). */
+static bool handle_sigtrace(struct watch *w)
 {
 	struct sigtrace_event ev;
+	int r = 0;
 
-	while (!stop_sig && sigtrace__next(&w->st, &ev) == 1) {
+	while (!stop_sig && (r = sigtrace__next(&w->st, &ev)) == 1) {
 		struct target *t = find_target(w, ev.pid);
 
 		if (ev.kind == SIGTRACE_CHILD) {
@@ -1557,6 +1559,7 @@ static void handle_sigtrace(struct watch *w)
 			sigtrace__resume(&w->st, &fz);
 		}
 	}
+	return r == -EAGAIN;
 }
 
 /* The watched signals in @mask as names, for the signal_route event. */
@@ -1681,7 +1684,7 @@ static int do_watch(int argc, char **argv)
 	uint64_t start = 0, next_tick = 0, next_scan = 0, next_stuck = 0, next_route = 0;
 	char why[1024] = "";
 	int code = TD_EXIT_OK, err, sfd = -1;
-	bool rb_busy = false;
+	bool rb_busy = false, st_busy = false;
 	sigset_t chld;
 
 	a.on_dump = split_on_dump(&argc, argv);
@@ -1794,7 +1797,7 @@ static int do_watch(int argc, char **argv)
 		pid_t r;
 
 		if (w->sigtrace_on)
-			handle_sigtrace(w);
+			st_busy = handle_sigtrace(w);
 		else
 			for (int st; (r = waitpid(-1, &st, WNOHANG)) > 0;) /* --on-dump */
 				child_ended(w, r, st);
@@ -1809,7 +1812,7 @@ static int do_watch(int argc, char **argv)
 			struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 			/* A signal storm fills the ring buffer (256 KiB) in milliseconds:
 			 * look again sooner while events flow. */
-			int ms = w->tracer ? (rb_busy ? 1 : 5) : 20, n = 0;
+			int ms = st_busy ? 0 : w->tracer ? (rb_busy ? 1 : 5) : 20, n = 0;
 
 			w->poll_until = monotonic_ns() + 25000000ULL;
 			if (w->tracer && !w->st.count) {
