@@ -59,7 +59,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ib
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(wildcard userspace/*.c userspace/*/*.c)
+# core_relay_main.c is the main() of tracedump-core-relay, not part of tracedump.
+RELAY_MAIN := userspace/watch/core_relay_main.c
+USER_SRCS := $(filter-out $(RELAY_MAIN),$(wildcard userspace/*.c userspace/*/*.c))
 USER_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(USER_SRCS))
 # Everything but main.o, for linking unit tests against the real code.
 LIB_OBJS  := $(filter-out $(OUTPUT)/userspace/main.o,$(USER_OBJS))
@@ -68,7 +70,7 @@ TARGETS   := $(patsubst tests/targets/%.c,$(OUTPUT)/tests/targets/%,$(TARGET_SRC
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
 
-all: $(OUTPUT)/tracedump $(TARGETS)
+all: $(OUTPUT)/tracedump $(OUTPUT)/tracedump-core-relay $(TARGETS)
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
@@ -90,6 +92,14 @@ $(OUTPUT)/userspace/serve/page.o: userspace/serve/page.html
 $(OUTPUT)/tracedump: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The core_pattern helper of `watch --signal`, static and small: the kernel starts it
+# at every crash while a watch runs, far faster than tracedump and its libraries.
+RELAY_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(RELAY_MAIN) userspace/watch/core_relay.c \
+	userspace/watch/core_pattern.c userspace/watch/core_route_state.c userspace/common/procfs.c)
+$(OUTPUT)/tracedump-core-relay: $(RELAY_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -static $^ -o $@
 
 # Test targets: small programs with known threads, stacks, globals and environment.
 # -fno-omit-frame-pointer and no optimisation keep their stacks what the tests expect.

@@ -4,6 +4,8 @@
  * void (*dest)(void *)). The type name is the mangled name the type_info object points
  * to (its second word, after the vtable pointer); userspace demangles it.
  */
+/* No CO-RE (pt_regs is UAPI): this object loads on a kernel without BTF too. */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

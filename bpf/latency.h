@@ -4,14 +4,23 @@
 #define TRACEDUMP_LATENCY_H
 
 #define LATENCY_HIST_SLOTS 64	 /* log2 buckets of nanoseconds */
-#define LATENCY_MAX_INFLIGHT 16384
+#define LATENCY_SLOTS 16384	 /* "inflight" array: thread TID sits in slot TID % this */
+#define LATENCY_MAX_SHARED 4096	 /* "inflight_shared": threads whose slot is taken */
+#define LATENCY_DEPTH 4		 /* nested (recursive) calls timed per thread */
 #define LATENCY_STACK_DEPTH 32	 /* user stack frames in an event */
 
-/* Value of the "inflight" hash map, keyed by TID: a request still running. */
-struct latency_start {
-	__u64 start_ns;
-	__u32 tgid;
+/*
+ * A thread's requests in flight: a slot of the mmapable "inflight" array (index TID %
+ * LATENCY_SLOTS, held by the first thread that needs it until it exits), or, when
+ * another live thread holds that slot, the value of the "inflight_shared" hash keyed
+ * by TID. Userspace scans both for requests stuck past the threshold.
+ */
+struct latency_thread {
+	__u64 owner;	/* pid_tgid (tgid << 32 | tid) of the holder; 0: free */
+	__u32 depth;	/* calls being timed: start_ns/sp [0, depth) are valid */
 	__u32 pad;
+	__u64 start_ns[LATENCY_DEPTH]; /* [0]: the outermost call */
+	__u64 sp[LATENCY_DEPTH];       /* user stack pointer at the call's entry */
 };
 
 /* TRACER_EV_LATENCY: a request that took at least the threshold. */

@@ -30,7 +30,7 @@ static void usage(FILE *f)
 	size_t n = 0;
 
 	for_each_td_command(c)
-		if (n < sizeof(sorted) / sizeof(sorted[0]))
+		if (c->summary && n < sizeof(sorted) / sizeof(sorted[0]))
 			sorted[n++] = c;
 	qsort(sorted, n, sizeof(sorted[0]), cmp_command);
 

@@ -106,3 +106,31 @@ def target():
     yield start
     for t in started:
         t.stop()
+
+
+CORE_PATTERN = "/proc/sys/kernel/core_pattern"
+
+
+@pytest.fixture
+def core_pattern():
+    """`watch --signal` takes over the global /proc/sys/kernel/core_pattern while it runs:
+    save it and put it back after the test, even on failure (a relay pattern left by a
+    broken earlier run comes back as the kernel's default, "core"). Yields the saved one."""
+    with open(CORE_PATTERN) as f:
+        saved = f.read().strip()
+    if "core-relay" in saved:
+        saved = "core"
+    yield saved
+    with open(CORE_PATTERN, "w") as f:
+        f.write(saved)
+    # The route's state, unless a live watch (not one of this test's) still owns it.
+    try:
+        with open("/run/tracedump/core_pattern.saved") as f:
+            owner = int(f.readline().split()[1])
+        os.kill(owner, 0)
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        for p in ("/run/tracedump/core_pattern.saved", "/run/tracedump/core-relay.sock"):
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass

@@ -13,6 +13,8 @@ def test_doctor_reports_bpf_features(td):
     assert bpf["fentry"]["ok"] is False
     assert bpf["fentry"]["step"] == "load"
     assert r.jq(".works.dump") is True
+    # Linux 6.18 here: userfaultfd WP_ASYNC and PAGEMAP_SCAN, tried for real.
+    assert r.jq(".works.snapshot_precopy") is True
     assert r.jq(".root") is True
     assert r.jq('.dump_dir.free_bytes > 0') is True
 

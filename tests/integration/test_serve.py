@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TRACEDUMP, jq, run_td
+from conftest import TARGETS, TRACEDUMP, jq, run_td
 
 USER, PASSWORD = "alice", "s3cret pw:with colon"
 
@@ -935,9 +935,11 @@ def test_second_dump_409_and_disconnect_releases_target(serve, target):
 def test_client_that_stops_reading_is_dropped_and_target_released(serve, target):
     s = serve("--idle-timeout", "2")
     t = dumptarget(target, 2, 256)
-    stalled = StalledDownload(s.url, f"/api/processes/{t.pid}/dump?dumpType=2")
+    stalled = StalledDownload(s.url, f"/api/processes/{t.pid}/dump?dumpType=2&snapshot=0")
     assert stalled.head.startswith(b"HTTP/1.1 200")
-    # frozen while the client does not read (the core is larger than every buffer)
+    assert b"X-Dump-Snapshot: 0" in stalled.head
+    # without a snapshot, frozen while the client does not read (the core is larger
+    # than every buffer)
     assert Path(f"/proc/{t.pid}/status").read_text().split("TracerPid:")[1].split()[0] != "0"
     try:
         for _ in range(100):
@@ -949,6 +951,106 @@ def test_client_that_stops_reading_is_dropped_and_target_released(serve, target)
         assert_running_free(t)
     finally:
         stalled.close()
+
+
+def child_pids(pid):
+    """The children of pid, from its threads' children files."""
+    kids = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            kids |= {int(x) for x in (task / "children").read_text().split()}
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return kids
+
+
+@needs_dumper
+def test_snapshot_dump_is_the_default(serve, target, tmp_path):
+    """A snapshot (issue 7) unless snapshot=0: the core comes from a copy-on-write copy
+    and the target runs while the client downloads; the access log says what it did."""
+    s = serve()
+    t = dumptarget(target, 3, 8)
+    r = curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=1", out=tmp_path / "s.core")
+    assert r.status == 200 and r.headers["x-dump-snapshot"] == "1"
+    assert int(r.headers["content-length"]) == (tmp_path / "s.core").stat().st_size
+    out = gdb(DUMPTARGET, tmp_path / "s.core", "thread apply all bt", "print/x dump_marker")
+    assert len(re.findall(r"^Thread \d+ ", out, re.M)) == 4, out[-3000:]
+    assert len(re.findall(r"in dump_worker_level2 \(", out)) == 3, out[-3000:]
+    assert f"$1 = {MARKER:#x}" in out
+    (tmp_path / "s.core").unlink()
+    log = [l for l in s.requests(1) if l["path"].endswith("/dump")][0]
+    snap = log["dump"]["snapshot"]
+    assert snap["used"] is True and snap["fork_ms"] >= 0 and snap["extra_bytes"] >= 0, log
+    assert log["dump"]["type"] == "default" and log["dump"]["pause_ms"] >= 0
+    assert log["dump"]["bytes_written"] == int(r.headers["content-length"])
+    # back to back: the next request waits for the last one's copy to be reaped, no 409
+    for _ in range(3):
+        r = curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=0", out=tmp_path / "m.core")
+        assert r.status == 200, r
+    (tmp_path / "m.core").unlink()
+    assert_running_free(t)
+    assert child_pids(t.pid) == set(), "the copy was left behind"
+
+
+@needs_dumper
+def test_snapshot_target_runs_while_the_client_stalls(serve, target):
+    s = serve()
+    t = dumptarget(target, 2, 256)
+    stalled = StalledDownload(s.url, f"/api/processes/{t.pid}/dump?dumpType=2")
+    try:
+        assert stalled.head.startswith(b"HTTP/1.1 200") and b"X-Dump-Snapshot: 1" in stalled.head
+        # the core is larger than every buffer: the dump is in progress, from the copy
+        assert child_pids(t.pid), "no copy while the dump is being read"
+        assert_running_free(t, wait=5)
+    finally:
+        stalled.close()
+    # the client left: the copy is killed and reaped, the target was never stopped again
+    for _ in range(200):
+        if not child_pids(t.pid):
+            break
+        time.sleep(0.05)
+    assert child_pids(t.pid) == set(), "the copy outlived the download"
+    assert_running_free(t)
+    log = [l for l in s.requests(1) if l["path"].endswith("/dump")]
+    assert log[0]["status"] == 200 and log[0]["aborted"] is True, log
+
+
+@needs_dumper
+def test_snapshot_falls_back_to_the_freeze(serve, target, tmp_path):
+    """A target that cannot fork (seccomp) is dumped frozen; the log says why."""
+    s = serve()
+    t = target("snaptarget", "seccomp")  # its filter is in place when it says ready
+    r = curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=1", out=tmp_path / "f.core")
+    assert r.status == 200 and r.headers["x-dump-snapshot"] == "1"
+    out = gdb(TARGETS / "snaptarget", tmp_path / "f.core", "bt")
+    assert "#0" in out and "main" in out, out[-2000:]
+    (tmp_path / "f.core").unlink()
+    log = [l for l in s.requests(1) if l["path"].endswith("/dump")][0]
+    snap = log["dump"]["snapshot"]
+    assert snap["used"] is False and re.search(r"seccomp", snap["reason"]), log
+    assert child_pids(t.pid) == set()
+    assert proc_state(t.pid) not in ("t", "T", None)
+
+
+@needs_dumper
+def test_snapshot_off_and_bad_values(serve, target, tmp_path):
+    s = serve()
+    t = dumptarget(target, 1, 8)
+    r = curl(f"{s.url}/api/processes/{t.pid}/dump?dumpType=0&snapshot=0", out=tmp_path / "p.core")
+    assert r.status == 200 and r.headers["x-dump-snapshot"] == "0"
+    out = gdb(DUMPTARGET, tmp_path / "p.core", "bt", "print/x dump_marker")
+    assert "main_tick_loop" in out and f"$1 = {MARKER:#x}" in out, out[-2000:]
+    (tmp_path / "p.core").unlink()
+    log = [l for l in s.requests(1) if l["path"].endswith("/dump")][0]
+    assert log["dump"]["snapshot"] is None and log["dump"]["type"] == "mini", log
+    for bad in ("2", "yes", "", "1x"):
+        r = curl(f"{s.url}/api/processes/{t.pid}/dump?snapshot={bad}")
+        assert r.status == 400 and "invalid snapshot" in r.jq(".error"), (bad, r)
+    r = curl(f"{s.url}/api/processes/{t.pid}/dump?snapshot=1", "-X", "POST",
+             out=tmp_path / "q.core")
+    assert r.status == 200 and r.headers["x-dump-snapshot"] == "1"
+    (tmp_path / "q.core").unlink()
+    assert_running_free(t)
 
 
 @needs_dumper

@@ -16,6 +16,9 @@ import pytest
 from conftest import TARGETS, TRACEDUMP, Target, jq
 
 SIGRTMIN = signal.SIGRTMIN
+# --signal SEGV takes over the global core_pattern while a watch runs: saved and put
+# back around every test. Tests of the ptrace route say --no-core-pattern.
+pytestmark = pytest.mark.usefixtures("core_pattern")
 
 
 class Watch:
@@ -104,7 +107,7 @@ def crashy_tid(t):
 
 def test_signal_segv_on_worker_dumped_then_dies(watch, target, tmp_path):
     t = target("sigtarget")
-    w = watch(t.pid, "--signal", "SIGSEGV,SIGABRT", "-o", tmp_path)
+    w = watch(t.pid, "--signal", "SIGSEGV,SIGABRT", "--no-core-pattern", "-o", tmp_path)
     w.wait_event("watching")
     os.kill(t.pid, SIGRTMIN + 2)  # the crashy thread writes through NULL
     trig = w.wait_event("trigger")
@@ -218,7 +221,7 @@ def test_name_follows_restarts_every_crash_dumped(watch, tmp_path):
 
 def test_ctrl_c_releases_targets(watch, target, tmp_path):
     t = target("sigtarget")
-    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    w = watch(t.pid, "--signal", "SEGV", "--no-core-pattern", "-o", tmp_path)
     w.wait_event("watching")
     assert status(t.pid)["TracerPid"].strip() != "0"
     os.kill(w.proc.pid, signal.SIGINT)
@@ -508,9 +511,9 @@ def test_cgroup_now_and_later(watch, target, tmp_path):
 
 def test_already_traced_is_a_conflict(watch, target, tmp_path, td):
     t = target("sigtarget")
-    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    w = watch(t.pid, "--signal", "SEGV", "--no-core-pattern", "-o", tmp_path)
     assert w.wait_event("watching")["ptrace"] is True
-    r = td("watch", t.pid, "--signal", "SEGV", "-o", tmp_path)
+    r = td("watch", t.pid, "--signal", "SEGV", "--no-core-pattern", "-o", tmp_path)
     assert r.rc == 6 and "already traced" in r.error()["error"]
     os.kill(w.proc.pid, signal.SIGINT)
     assert w.finish() == 0
@@ -541,7 +544,7 @@ def test_bundle_and_compress(watch, target, tmp_path):
 def test_ptrace_watch_keeps_job_control(watch, target, tmp_path):
     """SIGSTOP/SIGCONT to a ptrace-watched process act as without tracedump."""
     t = target("sigtarget")
-    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    w = watch(t.pid, "--signal", "SEGV", "--no-core-pattern", "-o", tmp_path)
     w.wait_event("watching")
     os.kill(t.pid, signal.SIGSTOP)
     time.sleep(0.3)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """watch and signals: the signals a process got before a dump are in its flight
-recorder; a process moves between the BPF and the ptrace route when a watched signal's
-handler is installed or removed after the watch started, with no signal lost."""
+recorder; a process moves between the BPF, core_pattern and ptrace routes when a watched
+signal's handler is installed or removed after the watch started, with no signal lost."""
 import os
 import signal
 import time
@@ -72,7 +72,7 @@ def test_flight_recorder_of_a_crash_has_earlier_signals(watch, target, tmp_path)
     taken before it. (The SIGSEGV itself is the dump's event; it is in the flight
     recorder too when the tracer's ring buffer was read after it was sent.)"""
     t = target("sigtarget")
-    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    w = watch(t.pid, "--signal", "SEGV", "--no-core-pattern", "-o", tmp_path)
     assert w.wait_event("watching")["signals_by"] == "ptrace"
     os.kill(t.pid, signal.SIGUSR1)
     time.sleep(0.2)
@@ -190,3 +190,67 @@ def test_handler_removed_then_signal_at_once_is_missed(watch, target, tmp_path):
     assert "no handler" in missed["reason"]
     assert w.finish() == 0
     assert not w.of("dump")
+
+
+# --- the same with a core-dumping signal: BPF <-> core_pattern, no ptrace ------------
+
+def test_segv_handler_removed_moves_bpf_to_core_pattern(watch, target, tmp_path, core_pattern):
+    """A SIGSEGV handler removed: the process goes to the core_pattern route (no ptrace),
+    and a SIGSEGV then is dumped from the kernel's core; it dies of it."""
+    t = target("handlerflip", "handled", str(int(signal.SIGSEGV)))
+    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    assert w.wait_event("watching")["signals_by"] == "bpf"
+    command(t, 6, "removed")
+    route = w.wait_event("signal_route")
+    assert (route["from"], route["to"], route["handled"]) == ("bpf", "core_pattern", [])
+    assert tracer_pid(t.pid) == 0
+    os.kill(t.pid, signal.SIGSEGV)
+    trig = w.wait_event("trigger")
+    assert trig["detail"]["by"] == "core_pattern" and trig["detail"]["signal"] == "SIGSEGV"
+    dump = w.wait_event("dump")
+    assert w.finish() == 0
+    assert t.proc.wait(timeout=10) == -signal.SIGSEGV
+    assert jq(open(dump["path"] + ".json").read(), ".dump.source") == "kernel"
+    assert not w.of("missed") and not w.of("error")
+
+
+def test_segv_handler_installed_moves_core_pattern_to_bpf(watch, target, tmp_path,
+                                                           core_pattern):
+    """The other way: a SIGSEGV handler installed moves the process from the core route
+    to the BPF stop; the SIGSEGV is dumped before its handler runs, and it lives on."""
+    t = target("handlerflip", "default", str(int(signal.SIGSEGV)))
+    w = watch(t.pid, "--signal", "SEGV", "-o", tmp_path)
+    assert w.wait_event("watching")["signals_by"] == "core_pattern"
+    command(t, 5, "installed")
+    route = w.wait_event("signal_route")
+    assert (route["from"], route["to"], route["handled"]) == ("core_pattern", "bpf",
+                                                              ["SIGSEGV"])
+    os.kill(t.pid, signal.SIGSEGV)
+    trig = w.wait_event("trigger")
+    assert trig["detail"]["by"] == "bpf"
+    w.wait_event("dump")
+    assert w.finish() == 0
+    time.sleep(0.1)
+    assert command(t, 7, "count") == "count 0 1"  # the handler ran, after the dump
+    assert_released(t.pid)
+
+
+def test_segv_handler_removed_no_core_pattern_moves_to_ptrace(watch, target, tmp_path,
+                                                               core_pattern):
+    """With --no-core-pattern a SIGSEGV handler removed sends the process to ptrace, and
+    the system's core_pattern is never touched."""
+    t = target("handlerflip", "handled", str(int(signal.SIGSEGV)))
+    w = watch(t.pid, "--signal", "SEGV", "--no-core-pattern", "-o", tmp_path)
+    assert w.wait_event("watching")["signals_by"] == "bpf"
+    command(t, 6, "removed")
+    route = w.wait_event("signal_route")
+    assert (route["from"], route["to"]) == ("bpf", "ptrace")
+    assert route["ptrace_because"] == "--no-core-pattern"
+    assert tracer_pid(t.pid) == w.proc.pid
+    assert open("/proc/sys/kernel/core_pattern").read().strip() == core_pattern
+    os.kill(t.pid, signal.SIGSEGV)
+    trig = w.wait_event("trigger")
+    assert trig["detail"]["sender_pid"] == os.getpid() and "by" not in trig["detail"]
+    w.wait_event("dump")
+    assert w.finish() == 0
+    assert t.proc.wait(timeout=10) == -signal.SIGSEGV

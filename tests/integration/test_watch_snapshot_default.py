@@ -50,7 +50,8 @@ def test_ptrace_route_process_dumped_at_cpu_trigger(watch, target, tmp_path):
     too (through the threads sigtrace holds, not a second seize), and the dump says it
     was not from a snapshot, and why; then it runs on, still watched."""
     t = target("dumptarget", 2, 1, 0, "spin")
-    w = watch(t.pid, "--signal", "SEGV", "--cpu", "50", "--for", "300ms", "-o", tmp_path)
+    w = watch(t.pid, "--signal", "SEGV", "--no-core-pattern", "--cpu", "50", "--for",
+              "300ms", "-o", tmp_path)
     assert w.wait_event("watching")["signals_by"] == "ptrace"
     dump = w.wait_event("dump", timeout=20)
     assert w.finish() == 0

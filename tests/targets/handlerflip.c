@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A target that installs and removes its SIGUSR1 handler on command, for watch's
- * route switching (test_watch_signal_routes.py). SIGRTMIN+4 always has a handler
+ * A target that installs and removes its SIGUSR1 handler (or SIGNO's) on command,
+ * for watch's route switching (test_watch_signal_routes.py). SIGRTMIN+4 always has a handler
  * that counts (the traffic of the race test). Commands are signals, taken by the
  * main thread's sigwait (blocked in every thread):
  *   SIGRTMIN+5  install the SIGUSR1 handler, print "installed"
@@ -12,7 +12,8 @@
  *   SIGRTMIN+9  stop flipping with the handler installed; print "stopped <flips>"
  *   SIGRTMIN+10 SIGUSR1 to SIG_DFL and raise it at once (dies of SIGUSR1)
  * A second thread, "worker", sleeps. Prints "ready <pid>".
- * Usage: handlerflip [handled]   (handled: the SIGUSR1 handler is installed at start)
+ * Usage: handlerflip [handled|default [SIGNO]]   (handled: the SIGUSR1 handler is
+ * installed at start; SIGNO: the signal that stands for SIGUSR1 in all the above)
  */
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 
 static volatile sig_atomic_t rt_count, usr1_count, flipping;
 static long flips;
+static int flip_sig = SIGUSR1;
 
 static void on_rt(int sig)
 {
@@ -40,7 +42,7 @@ static void set_usr1(int install)
 	struct sigaction sa = { .sa_handler = install ? on_usr1 : SIG_DFL };
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(flip_sig, &sa, NULL);
 }
 
 static void *worker(void *arg)
@@ -77,6 +79,8 @@ int main(int argc, char **argv)
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGRTMIN + 4, &sa, NULL);
+	if (argc > 2)
+		flip_sig = atoi(argv[2]);
 	set_usr1(argc > 1 && !strcmp(argv[1], "handled"));
 	sigemptyset(&cmds);
 	for (int s = 5; s <= 10; s++)
@@ -106,7 +110,7 @@ int main(int argc, char **argv)
 			printf("stopped %ld\n", flips);
 		} else if (sig == 10) {
 			set_usr1(0);
-			raise(SIGUSR1);
+			raise(flip_sig);
 		}
 		fflush(stdout);
 	}

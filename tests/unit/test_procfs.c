@@ -148,6 +148,24 @@ static void test_maps_lines(void **state)
 	assert_int_equal(procfs_parse_maps_line("zzzz-1 rw-p 0 0:0 0", &m), -EINVAL);
 	assert_int_equal(procfs_parse_maps_line("2000-1000 rw-p 0 00:00 0", &m), -EINVAL);
 	assert_int_equal(procfs_parse_maps_line("1000-2000 rw 0 00:00 0", &m), -EINVAL);
+	assert_int_equal(procfs_parse_maps_line("1000-2000 rw-p 0 00:00", &m), -EINVAL);
+	assert_int_equal(procfs_parse_maps_line("1000-2000 rw-p 0 00 0", &m), -EINVAL);
+	assert_int_equal(procfs_parse_maps_line("1000-2000 rw-p 0 00:00 0x1 /a", &m), -EINVAL);
+	assert_int_equal(procfs_parse_maps_line("1-10000000000000000 rw-p 0 00:00 0", &m), -EINVAL);
+	assert_int_equal(procfs_parse_maps_line("1000-2000 rw-p 0 100000000:00 0", &m), -EINVAL);
+
+	/* Upper-case hex, and the largest values. */
+	assert_int_equal(procfs_parse_maps_line("7FFD1000-ffffffffffffffff r--s 0000000A "
+						"0A:fFfFfFfF 18446744073709551615 /x\n", &m),
+			 0);
+	assert_int_equal(m.start, 0x7ffd1000ULL);
+	assert_int_equal(m.end, 0xffffffffffffffffULL);
+	assert_string_equal(m.perms, "r--s");
+	assert_int_equal(m.offset, 10);
+	assert_int_equal(m.dev_major, 10);
+	assert_int_equal(m.dev_minor, 0xffffffffu);
+	assert_int_equal(m.inode, 18446744073709551615ULL);
+	assert_string_equal(m.path, "/x");
 }
 
 struct env_seen {

@@ -95,8 +95,7 @@ static int do_analyze(int argc, char **argv)
 		return output_json(j);
 	report__print(stdout, j);
 	json_decref(j);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 TD_COMMAND(analyze, 40, "Analyze a core or a bundle: signal, stacks, groups, mappings",

@@ -89,8 +89,7 @@ static int do_stack(int argc, char **argv)
 		return output_json(j);
 	report__print(stdout, j);
 	json_decref(j);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 TD_COMMAND(stack, 41, "Stacks of a live process's threads, grouped (hang triage)", do_stack);

@@ -8,7 +8,7 @@
 
 struct td_command {
 	const char *name;
-	const char *summary;
+	const char *summary; /* NULL: an internal command, not listed by --help */
 	/* argv[0] is the command name; returns the process exit code (see output.h). */
 	int (*run)(int argc, char **argv);
 	/* Position in `tracedump --help`: lower first. */

@@ -44,19 +44,36 @@ const struct argp output_argp = { .options = output_options, .parser = output_pa
 error_t argp_one_arg(int key, char *arg, struct argp_state *state, const char **slot,
 		     const char *what)
 {
+	return argp_two_args(key, arg, state, slot, what, NULL, NULL);
+}
+
+error_t argp_two_args(int key, char *arg, struct argp_state *state, const char **first,
+		      const char *first_what, const char **second, const char *second_what)
+{
 	switch (key) {
 	case ARGP_KEY_ARG:
-		if (*slot)
+		if (!*first)
+			*first = arg;
+		else if (second && !*second)
+			*second = arg;
+		else
 			argp_error(state, "unexpected argument '%s'", arg);
-		*slot = arg;
 		return 0;
 	case ARGP_KEY_END:
-		if (!*slot)
-			argp_error(state, "missing %s", what);
+		if (!*first)
+			argp_error(state, "missing %s", first_what);
+		if (second && !*second)
+			argp_error(state, "missing %s", second_what);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+}
+
+int output_flush(void)
+{
+	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
+			      : TD_EXIT_OK;
 }
 
 int output_json(json_t *j)

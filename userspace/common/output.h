@@ -40,6 +40,16 @@ extern const struct argp output_argp;
 error_t argp_one_arg(int key, char *arg, struct argp_state *state, const char **slot,
 		     const char *what);
 
+/*
+ * The same for a required first argument and, when @second is not NULL, a required
+ * second one (`thread PID TID`, `module PID BASE`); @second NULL means one argument only.
+ */
+error_t argp_two_args(int key, char *arg, struct argp_state *state, const char **first,
+		      const char *first_what, const char **second, const char *second_what);
+
+/* Flushes stdout: TD_EXIT_OK, or the error reported ("failed to write stdout"). */
+int output_flush(void);
+
 /* Prints @j (stolen) as one JSON document and a newline on stdout, flushed. */
 int output_json(json_t *j);
 

@@ -14,6 +14,7 @@
 #include "common/output.h"
 #include "common/procfs.h"
 #include "doctor/features.h"
+#include "dump/precopy.h"
 
 /* Capability numbers from linux/capability.h. */
 static const struct {
@@ -35,7 +36,10 @@ static const char doctor_doc[] =
 	"Examples:\n"
 	"  tracedump doctor\n"
 	"  tracedump doctor --dir /var/dumps | jq '.bpf | map_values(.ok)'\n"
-	"Exit status is 0 when the probe ran, whatever it found.";
+	"Exit status is 0 when the probe ran, whatever it found.\n"
+	"Test hook: TRACEDUMP_BTF_PATH=FILE looks for kernel BTF at FILE instead of "
+	"/sys/kernel/btf/vmlinux; a FILE that does not exist simulates a kernel without "
+	"BTF (docs/trace.md).";
 
 static const struct argp_option doctor_options[] = {
 	{ "dir", 'd', "DIR", 0, "Folder whose free space to report (default: current)" },
@@ -90,26 +94,52 @@ static const char *yama_meaning(long scope)
 	}
 }
 
+/* dump --snapshot into a file: userfaultfd WP_ASYNC + PAGEMAP_SCAN, tried on doctor
+ * itself; without them the fork snapshot is used. */
+static void summarize_precopy(json_t *works, json_t *missing, bool can_ptrace)
+{
+	char why[160], msg[256];
+	bool precopy = !precopy__probe(why, sizeof(why));
+
+	json_object_set_new(works, "snapshot_precopy", json_boolean(precopy && can_ptrace));
+	if (precopy)
+		return;
+	snprintf(msg, sizeof(msg), "pre-copy snapshots: %s; dump --snapshot forks a copy "
+		 "instead (a longer pause)", why);
+	json_array_append_new(missing, json_string(msg));
+}
+
 /* What each capability of tracedump needs, as {"dump": true, ...}. */
 static json_t *summarize(const struct features *f, bool can_ptrace, json_t **missing)
 {
 	const struct feature_result *r = f->r;
-	bool cpu = r[FEATURE_TP_BTF].ok || r[FEATURE_RAW_TP].ok;
-	bool sig = r[FEATURE_TP_BTF].ok || r[FEATURE_TRACEPOINT].ok;
+	/* The tracer's scheduler, signal and exit programs and --follow are tp_btf only. */
+	bool tp_btf = r[FEATURE_BTF].ok && r[FEATURE_TP_BTF].ok && r[FEATURE_RINGBUF].ok;
+	bool uprobe = r[FEATURE_UPROBE].ok && r[FEATURE_RINGBUF].ok;
 	json_t *works = json_object();
 
 	*missing = json_array();
 	json_object_set_new(works, "inspect", json_true());
 	json_object_set_new(works, "dump", json_boolean(can_ptrace));
-	json_object_set_new(works, "trace_cpu", json_boolean(cpu));
-	json_object_set_new(works, "trace_signals", json_boolean(sig));
-	json_object_set_new(works, "trace_latency", json_boolean(r[FEATURE_UPROBE].ok));
+	json_object_set_new(works, "trace_cpu", json_boolean(tp_btf));
+	json_object_set_new(works, "trace_signals", json_boolean(tp_btf));
+	json_object_set_new(works, "trace_follow", json_boolean(tp_btf));
+	json_object_set_new(works, "trace_latency", json_boolean(uprobe));
+	json_object_set_new(works, "trace_exceptions", json_boolean(uprobe));
+	summarize_precopy(works, *missing, can_ptrace);
 	if (!can_ptrace)
 		json_array_append_new(*missing, json_string("ptrace: dumps need root or "
 							    "CAP_SYS_PTRACE and Yama scope < 3"));
-	if (!r[FEATURE_BTF].ok)
-		json_array_append_new(*missing, json_string("BTF: /sys/kernel/btf/vmlinux is "
-							    "missing; CO-RE programs cannot load"));
+	if (!r[FEATURE_BTF].ok) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "BTF: %s: %s; tp_btf programs cannot load, so "
+			 "trace's cpu, signal and exit events, top, threads --sample and "
+			 "--follow are off; %s ps, dump and the /proc commands work", features__btf_path(),
+			 strerror(-r[FEATURE_BTF].err),
+			 uprobe ? "latency and exception uprobes," : "");
+		json_array_append_new(*missing, json_string(msg));
+	}
 	if (!r[FEATURE_KPROBE].ok)
 		json_array_append_new(*missing, json_string("kprobe: not used by tracedump; "
 							    "tracepoints and uprobes cover it"));
@@ -120,14 +150,17 @@ static json_t *summarize(const struct features *f, bool can_ptrace, json_t **mis
 		json_array_append_new(*missing, json_string(
 			"tracefs: not mounted, so classic tracepoints cannot attach; tracedump "
 			"uses tp_btf instead, or: mount -t tracefs nodev /sys/kernel/tracing"));
-	for (int i = FEATURE_RINGBUF; i <= FEATURE_UPROBE; i++)
-		if (!r[i].ok && !(i == FEATURE_TRACEPOINT && !features__tracefs_mounted())) {
-			char msg[160];
+	for (int i = FEATURE_RINGBUF; i <= FEATURE_UPROBE; i++) {
+		char msg[160];
 
-			snprintf(msg, sizeof(msg), "%s: refused (%s); the tracer features "
-				 "built on it are off", feature_names[i], r[i].step ? r[i].step : "?");
-			json_array_append_new(*missing, json_string(msg));
-		}
+		/* Not tried for want of BTF: the BTF line above says so. */
+		if (r[i].ok || (i == FEATURE_TRACEPOINT && !features__tracefs_mounted()) ||
+		    (r[i].step && !strcmp(r[i].step, "btf")))
+			continue;
+		snprintf(msg, sizeof(msg), "%s: refused (%s); the tracer features "
+			 "built on it are off", feature_names[i], r[i].step ? r[i].step : "?");
+		json_array_append_new(*missing, json_string(msg));
+	}
 	return works;
 }
 
@@ -147,7 +180,9 @@ static void print_table(json_t *j)
 		json_t *err = json_object_get(v, "error");
 
 		printf("  %-20s %s", key, json_is_true(json_object_get(v, "ok")) ? "ok" : "NO");
-		if (err)
+		if (err && !strcmp(json_string_value(json_object_get(v, "step")), "btf"))
+			printf("  (not tried: %s)", json_string_value(err));
+		else if (err)
 			printf("  (%s failed: %s)", json_string_value(json_object_get(v, "step")),
 			       json_string_value(err));
 		printf("\n");

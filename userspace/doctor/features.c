@@ -122,11 +122,12 @@ static void probe_one(enum feature feat, struct feature_result *res)
 	struct bpf_link *link = NULL;
 	struct bpf_program *prog, *want;
 	struct fired fired = { 0 };
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
 	*res = (struct feature_result){ .step = "open" };
 	/* Open BPF application */
-	skel = probe_bpf__open();
+	skel = probe_bpf__open_opts(&oo);
 	if (!skel) {
 		res->err = -errno;
 		goto cleanup;
@@ -189,6 +190,30 @@ cleanup:
 	probe_bpf__destroy(skel);
 }
 
+const char *features__btf_override(void)
+{
+	const char *env = getenv("TRACEDUMP_BTF_PATH");
+
+	return env && *env ? env : NULL;
+}
+
+const char *features__btf_path(void)
+{
+	return features__btf_override() ?: "/sys/kernel/btf/vmlinux";
+}
+
+const char *features__describe(const struct feature_result *r, char *buf, size_t size)
+{
+	if (r->step && !strcmp(r->step, "btf"))
+		snprintf(buf, size, "needs kernel BTF (%s: %s)", features__btf_path(),
+			 strerror(-r->err));
+	else if (r->err == -ETIME)
+		snprintf(buf, size, "attached but never fired");
+	else
+		snprintf(buf, size, "%s", strerror(-r->err));
+	return buf;
+}
+
 void features__probe(struct features *f)
 {
 	features__probe_only(f, (1u << FEATURE_MAX) - 1);
@@ -199,7 +224,7 @@ void features__probe_only(struct features *f, unsigned mask)
 	memset(f, 0, sizeof(*f));
 	bpf_quiet_logging();
 
-	f->r[FEATURE_BTF].ok = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	f->r[FEATURE_BTF].ok = access(features__btf_path(), R_OK) == 0;
 	if (!f->r[FEATURE_BTF].ok) {
 		f->r[FEATURE_BTF].err = -errno;
 		f->r[FEATURE_BTF].step = "open";
@@ -224,6 +249,13 @@ void features__probe_only(struct features *f, unsigned mask)
 			f->r[feat] = (struct feature_result){ .err = -EOPNOTSUPP, .step = "load" };
 			continue;
 		}
+		/* Their attach target is a BTF id of the kernel's own BTF: libbpf cannot
+		 * even load them without it. */
+		if ((feat == FEATURE_TP_BTF || feat == FEATURE_FENTRY) && !f->r[FEATURE_BTF].ok) {
+			f->r[feat] = (struct feature_result){ .err = f->r[FEATURE_BTF].err,
+							      .step = "btf" };
+			continue;
+		}
 		probe_one(feat, &f->r[feat]);
 	}
 	f->probed = true;
@@ -242,8 +274,8 @@ json_t *features__to_json(const struct features *f)
 		} else {
 			char msg[256];
 
-			if (r->err == -ETIME)
-				snprintf(msg, sizeof(msg), "attached but never fired");
+			if (r->err == -ETIME || (r->step && !strcmp(r->step, "btf")))
+				features__describe(r, msg, sizeof(msg));
 			else if (i == FEATURE_TRACEPOINT && !features__tracefs_mounted())
 				snprintf(msg, sizeof(msg), "%s: tracefs is not mounted at "
 					 "/sys/kernel/tracing", strerror(-r->err));

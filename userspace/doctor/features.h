@@ -7,6 +7,7 @@
 #define TRACEDUMP_FEATURES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <jansson.h>
 
 enum feature {
@@ -24,7 +25,8 @@ enum feature {
 struct feature_result {
 	bool ok;
 	int err;		/* negative errno of the step that failed */
-	const char *step;	/* "open", "load", "attach", "fire" */
+	const char *step;	/* "open", "load", "attach", "fire"; "btf": not tried, it
+				 * needs kernel BTF, which is missing (err: why) */
 };
 
 struct features {
@@ -33,6 +35,21 @@ struct features {
 };
 
 extern const char *const feature_names[FEATURE_MAX];
+
+/*
+ * Where kernel BTF is looked for: /sys/kernel/btf/vmlinux, or $TRACEDUMP_BTF_PATH when
+ * set. The variable is a test hook: a path that does not exist makes tracedump behave
+ * as on a kernel built without BTF (tp_btf programs are not tried, so cpu, signal, exit
+ * and --follow are off). It only simulates the absence: the kernel still has BTF.
+ */
+const char *features__btf_path(void);
+
+/* $TRACEDUMP_BTF_PATH or NULL: the btf_custom_path of every skeleton, so CO-RE fails
+ * against a missing file as it would against missing kernel BTF. */
+const char *features__btf_override(void);
+
+/* "needs kernel BTF (PATH: reason)" or the step's error, for messages. */
+const char *features__describe(const struct feature_result *r, char *buf, size_t size);
 
 /* Probes every feature; each result says which step failed and why. */
 void features__probe(struct features *f);

@@ -56,9 +56,12 @@ static const struct argp_option dump_options[] = {
 	  "mapped library and metadata.json, to debug on another machine (docs/bundle.md)" },
 	{ "compress", OPT_COMPRESS, "zstd", 0, "Compress (multi-threaded): NAME.core.zst, or "
 	  "with --bundle tar a .tar.zst; not with zip (docs/bundle.md)" },
-	{ "snapshot", OPT_SNAPSHOT, NULL, 0, "Stop the process only to fork a copy-on-write "
-	  "copy of it (milliseconds, whatever its size) and dump the copy; falls back to a "
-	  "plain freeze, saying why in .snapshot.reason, when it cannot fork safely" },
+	{ "snapshot", OPT_SNAPSHOT, NULL, 0, "Stop the process only for milliseconds, whatever "
+	  "its size. Into a file: copy its memory while it runs, tracking the pages it writes "
+	  "(userfaultfd, Linux 6.7), and stop it twice briefly (.snapshot.method \"precopy\"); "
+	  "into a stream (--compress, --bundle) or without Linux 6.7: dump a copy-on-write fork "
+	  "of it (\"fork\"); a plain freeze, saying why in .snapshot.reason, when neither is "
+	  "safe (docs/dump.md)" },
 	{},
 };
 
@@ -237,7 +240,16 @@ static void print_table(json_t *r)
 	printf("%-14s %.1f ms\n", "paused", json_real_value(json_object_get(r, "pause_ms")));
 	printf("%-14s %.1f ms\n", "took", json_real_value(json_object_get(r, "duration_ms")));
 	snap = json_object_get(r, "snapshot");
-	if (json_is_true(json_object_get(snap, "used")))
+	if (json_is_true(json_object_get(snap, "used")) &&
+	    json_object_get(snap, "freeze1_ms"))
+		printf("%-14s pre-copy: freezes %.1f + %.1f ms, %lld rounds, %.1f MiB read again\n",
+		       "snapshot", json_real_value(json_object_get(snap, "freeze1_ms")),
+		       json_real_value(json_object_get(snap, "freeze2_ms")),
+		       json_integer_value(json_object_get(snap, "rounds")),
+		       (json_integer_value(json_object_get(snap, "reread_bytes")) +
+			json_integer_value(json_object_get(snap, "final_bytes")) +
+			json_integer_value(json_object_get(snap, "untracked_bytes"))) / 1048576.0);
+	else if (json_is_true(json_object_get(snap, "used")))
 		printf("%-14s fork %.1f ms, %.1f MiB extra memory, %zu mappings absent\n",
 		       "snapshot", json_real_value(json_object_get(snap, "fork_ms")),
 		       json_integer_value(json_object_get(snap, "extra_bytes")) / 1048576.0,
@@ -321,8 +333,7 @@ static int do_dump(int argc, char **argv)
 		return output_json(result);
 	print_table(result);
 	json_decref(result);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 TD_COMMAND(dump, 20, "Write an ELF core of a running process (gdb, lldb, eu-stack)", do_dump);

@@ -18,6 +18,8 @@
 #include "dump/freeze.h"
 #include "dump/memory.h"
 #include "dump/notes.h"
+#include "dump/precopy.h"
+#include "dump/sink_file.h"
 #include "dump/snapshot.h"
 
 const char *dumper__type_name(enum dump_type type)
@@ -169,9 +171,66 @@ static void release(const struct dump_opts *o, struct freeze *fz)
 	fz->count = fz->cap = 0;
 }
 
+/*
+ * The pre-copy snapshot (precopy.h) into a file sink: 0 done (sink finished, *@result
+ * set), 1 not possible for this target (nothing written, @reason says why: the fork
+ * snapshot is next), -errno (the sink aborted by the caller).
+ */
+static int run_precopy(const struct dump_opts *o, enum plan_mode mode, unsigned long filter,
+		       const char *filter_hex, struct core_sink *sink, json_t **result,
+		       char *reason, size_t reason_len, char *why, size_t why_len)
+{
+	uint64_t t0 = monotonic_ns(), t_written;
+	struct precopy_opts po = { o->pid, mode, filter, o->cancel, o->progress,
+				   o->progress_ctx };
+	struct capture cap = {};
+	struct precopy pc;
+	int err = precopy__dump(&po, sink, &cap, &pc, why, why_len);
+
+	if (err == 1)
+		snprintf(reason, reason_len, "%s", pc.reason);
+	if (err)
+		goto out;
+	if (o->progress)
+		o->progress(sink->offset, sink->offset, o->progress_ctx);
+	t_written = monotonic_ns();
+	err = sink->finish(sink);
+	if (err) {
+		snprintf(why, why_len, "%s", sink->why[0] ? sink->why : strerror(-err));
+		goto out;
+	}
+	if (result) {
+		uint64_t t_end = monotonic_ns();
+
+		*result = json_pack(
+			"{s:i, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:f, s:f, s:o, s:o, s:o}",
+			"pid", o->pid, "type", dumper__type_name(o->type), "filter",
+			filter_hex[0] ? json_string(filter_hex) : json_null(), "bytes_written",
+			(json_int_t)(sink->bytes_out - pc.rewritten_bytes), "core_size",
+			(json_int_t)pc.core_size, "memory_bytes", (json_int_t)pc.memory_bytes,
+			"zero_bytes", (json_int_t)pc.zero_bytes, "unreadable_bytes",
+			(json_int_t)pc.unreadable_bytes, "threads", (int)cap.thread_count,
+			"segments", (json_int_t)pc.segments, "pause_ms",
+			(pc.pause1_ns + pc.pause2_ns) / 1e6, "duration_ms", (t_end - t0) / 1e6,
+			"timings_ms",
+			json_pack("{s:f, s:f, s:f, s:f, s:f}", "freeze", pc.pause1_ns / 1e6,
+				  "capture", (pc.freeze2_capture_ns + pc.freeze2_scan_ns +
+					      pc.freeze2_read_ns) / 1e6,
+				  "plan", pc.setup_ns / 1e6, "write",
+				  (t_written - t0 - pc.pause1_ns - pc.setup_ns - pc.freeze2_capture_ns -
+				   pc.freeze2_scan_ns - pc.freeze2_read_ns) / 1e6,
+				  "finish", (t_end - t_written) / 1e6),
+			"build_ids", build_ids(&cap), "snapshot", precopy__json(&pc));
+	}
+out:
+	capture__free(&cap);
+	return err;
+}
+
 int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **result,
 		char *why, size_t why_len)
 {
+	char precopy_reason[256] = "";
 	uint64_t t0 = monotonic_ns(), t_frozen = 0, t_captured = 0, t_planned = 0, t_written = 0;
 	struct freeze fz = {};
 	struct capture cap = {};
@@ -215,6 +274,25 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 	err = check_target(o->pid, why, why_len);
 	if (err)
 		goto fail;
+
+	/* A snapshot into a file: the pre-copy, with the fork as the fallback (streams
+	 * cannot be written out of order). */
+	if (snapshot && !sink_file__is(sink))
+		snprintf(precopy_reason, sizeof(precopy_reason),
+			 "the output is a stream, not a file");
+	else if (snapshot && !getenv("TRACEDUMP_SNAPSHOT_FORK") &&
+		 !precopy__probe(precopy_reason, sizeof(precopy_reason))) {
+		err = run_precopy(o, mode, filter, filter_hex, sink, result, precopy_reason,
+				  sizeof(precopy_reason), why, why_len);
+		if (err <= 0) {
+			if (err)
+				sink->abort(sink);
+			return err;
+		}
+	} else if (snapshot && !precopy_reason[0]) {
+		snprintf(precopy_reason, sizeof(precopy_reason),
+			 "TRACEDUMP_SNAPSHOT_FORK is set");
+	}
 
 	/* Freeze, capture while frozen. */
 	if (o->held) {
@@ -313,8 +391,13 @@ int dumper__run(const struct dump_opts *o, struct core_sink *sink, json_t **resu
 				  (t_planned - t_captured) / 1e6, "write", (t_written - t_planned) / 1e6,
 				  "finish", (t_end - t_written) / 1e6),
 			"build_ids", build_ids(&cap));
-		if (snapshot && *result)
-			json_object_set_new(*result, "snapshot", snapshot__json(&snap));
+		if (snapshot && *result) {
+			json_t *sj = snapshot__json(&snap);
+
+			json_object_set_new(sj, "method", json_string(snap.used ? "fork" : "freeze"));
+			json_object_set_new(sj, "precopy_reason", json_string(precopy_reason));
+			json_object_set_new(*result, "snapshot", sj);
+		}
 	}
 	err = 0;
 	goto out;

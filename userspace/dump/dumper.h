@@ -6,7 +6,11 @@
  *   capture.c  registers, process facts and mappings while frozen
  *   memory.c   which memory goes in (coredump_filter rules), the PT_LOAD plan
  *   memory_copy.c  the copy: a reader thread and this thread writing, overlapped
- *   snapshot.c a copy-on-write fork of the frozen target, read while it runs (--snapshot)
+ *   precopy.c  --snapshot into a file: copied while it runs, written pages copied again
+ *              (userfaultfd write-protection, PAGEMAP_SCAN), two short freezes;
+ *              precopy_layout.c where its pieces lie in the file
+ *   snapshot.c --snapshot into a stream: a copy-on-write fork of the frozen target, read
+ *              while it runs; also the syscall injection both use
  *   notes.c    the PT_NOTE segment (NT_PRSTATUS, NT_FILE, ...)
  *   core.c     the ELF core itself: header, program headers, notes, memory
  *   arch_*.c   what differs by CPU architecture

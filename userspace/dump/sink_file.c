@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -187,6 +188,59 @@ static void fs_free(struct core_sink *s)
 	if (fs->fd >= 0)
 		close(fs->fd);
 	free(fs);
+}
+
+bool sink_file__is(const struct core_sink *s)
+{
+	return s && s->write == fs_write;
+}
+
+int sink_file__pwrite(struct core_sink *s, const void *buf, size_t len, uint64_t off)
+{
+	struct file_sink *fs = to_fs(s);
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fs->fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			int err = -errno;
+
+			if (err == -EINTR)
+				continue;
+			snprintf(s->why, sizeof(s->why), "failed to write %s: %s", fs->path,
+				 strerror(-err));
+			return err;
+		}
+		p += n;
+		len -= n;
+		off += n;
+		s->bytes_out += n;
+	}
+	if (off > s->offset)
+		s->offset = off;
+	return 0;
+}
+
+int sink_file__punch(struct core_sink *s, uint64_t off, uint64_t len)
+{
+	struct file_sink *fs = to_fs(s);
+	static const char zeros[4096];
+
+	if (!len || !fallocate(fs->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			       (off_t)len))
+		return 0;
+	/* A filesystem without hole punching: write the zeros. */
+	while (len) {
+		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
+		int err = sink_file__pwrite(s, zeros, n, off);
+
+		if (err)
+			return err;
+		off += n;
+		len -= n;
+	}
+	return 0;
 }
 
 int sink_file__open(const char *path, bool force, struct core_sink **out, char *why,

@@ -640,7 +640,66 @@ void snapshot__end(struct snapshot *snap, pid_t target)
 	snap->reap_pause_ns = fz.released_ns - fz.frozen_ns;
 }
 
+uint64_t snapshot__find_insn(const struct capture *cap)
+{
+	return find_syscall_insn(cap);
+}
+
+int snapshot__syscall(struct freeze *fz, uint64_t insn, long nr, const uint64_t args[6],
+		      long *ret, char *why, size_t why_len)
+{
+	struct injection in = {};
+	struct frozen_thread *t;
+	int mode, err = 1;
+
+	/* A signal arriving for the chosen thread aborts the injection before anything
+	 * ran (and is given back on release): another thread is then tried. */
+	for (int tries = 0; tries < 3 && err == 1; tries++) {
+		t = pick_thread(fz, &mode);
+		if (!t) {
+			snprintf(why, why_len, mode ? "the process runs under seccomp (%s mode): "
+				 "an injected syscall could kill it"
+				 : "no thread can run an injected syscall (the process is stopped "
+				 "by a signal, or every thread holds a pending signal)",
+				 mode == 1 ? "strict" : "filter");
+			return -EAGAIN;
+		}
+		memset(&in, 0, sizeof(in));
+		in.tid = t->tid;
+		in.insn = insn;
+		in.nr = nr;
+		memcpy(in.args, args, sizeof(in.args));
+		err = inject(&in);
+		if (in.signal)
+			t->resume_sig = in.signal;
+	}
+	if (err == 1) {
+		snprintf(why, why_len, "signals kept arriving while a syscall was injected");
+		return -EAGAIN;
+	}
+	if (err) {
+		snprintf(why, why_len, "%s", in.why);
+		return err;
+	}
+	*ret = in.ret;
+	return 0;
+}
+
 #else /* !__x86_64__ */
+
+uint64_t snapshot__find_insn(const struct capture *cap)
+{
+	(void)cap;
+	return 0;
+}
+
+int snapshot__syscall(struct freeze *fz, uint64_t insn, long nr, const uint64_t args[6],
+		      long *ret, char *why, size_t why_len)
+{
+	(void)fz, (void)insn, (void)nr, (void)args, (void)ret;
+	snprintf(why, why_len, "syscall injection is x86_64 only for now");
+	return -EOPNOTSUPP;
+}
 
 int snapshot__take(struct freeze *fz, struct capture *cap, struct snapshot *snap)
 {

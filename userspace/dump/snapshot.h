@@ -78,6 +78,22 @@ void snapshot__measure(struct snapshot *snap);
  */
 void snapshot__end(struct snapshot *snap, pid_t target);
 
+/*
+ * The address of a `syscall` instruction in the executable text of @cap->mem_pid (only
+ * mem_pid, auxv and auxv_len of @cap are used); 0 when none.
+ */
+uint64_t snapshot__find_insn(const struct capture *cap);
+
+/*
+ * Runs syscall @nr(@args) in one thread of the target frozen in @fz (one in a plain
+ * PTRACE_INTERRUPT stop, under no seccomp filter), at the `syscall` instruction @insn,
+ * and puts the thread back exactly as it was frozen. 0 with *@ret the syscall's return
+ * (-errno for a failed syscall); -EAGAIN when no thread could run it, -ESRCH, -errno;
+ * @why says why. Same thread as freeze__all().
+ */
+int snapshot__syscall(struct freeze *fz, uint64_t insn, long nr, const uint64_t args[6],
+		      long *ret, char *why, size_t why_len);
+
 /* {"used": ..., "reason"|"fork_ms", ...}; a new reference. */
 json_t *snapshot__json(const struct snapshot *snap);
 

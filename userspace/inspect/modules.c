@@ -49,25 +49,8 @@ static error_t modules_parse(int key, char *arg, struct argp_state *state)
 {
 	struct modules_args *a = state->input;
 
-	switch (key) {
-	case ARGP_KEY_ARG:
-		if (!a->pid_arg)
-			a->pid_arg = arg;
-		else if (a->want_base && !a->base_arg)
-			a->base_arg = arg;
-		else
-			argp_error(state, "unexpected argument '%s'", arg);
-		break;
-	case ARGP_KEY_END:
-		if (!a->pid_arg)
-			argp_error(state, "missing PID");
-		if (a->want_base && !a->base_arg)
-			argp_error(state, "missing BASE");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	return argp_two_args(key, arg, state, &a->pid_arg, "PID",
+			     a->want_base ? &a->base_arg : NULL, "BASE");
 }
 
 /* "0x..." is hex, anything else decimal (a leading 0 is not octal here). */
@@ -165,8 +148,7 @@ static int run(int argc, char **argv, bool want_base)
 		return output_json(j);
 	print_table(j, want_base);
 	json_decref(j);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 static int do_modules(int argc, char **argv)

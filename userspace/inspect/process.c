@@ -25,6 +25,7 @@
 #include "common/href.h"
 #include "common/jsonutil.h"
 #include "common/procfs.h"
+#include "inspect/children.h"
 #include "inspect/inspect.h"
 #include "inspect/module.h"
 #include "inspect/process.h"
@@ -578,40 +579,30 @@ static void detail_modules(struct detail *d, bool has_mm)
 	module_set__free(&set);
 }
 
-/* Children: every process whose stat names @pid as parent (CONFIG_PROC_CHILDREN is not
- * always there, and task/TID/children misses children of exited threads). */
+/* Children, ascending (children.h: exact from the kernel's children files, or from an
+ * index of /proc/PID/stat up to CHILDREN_INDEX_TTL_MS old on kernels without them). */
 static void detail_children(struct detail *d)
 {
-	json_t *children = json_array();
-	pid_t *pids = NULL;
+	pid_t *kids = NULL;
 	size_t count = 0;
-	int procfd;
+	json_t *children;
+	int err;
 
-	json_set(d->j, "children", children);
-	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0 || procfs_list_pids(0, false, &pids, &count)) {
-		field_failed(d, "children", procfd < 0 ? -errno : -EIO);
+	err = children__list(d->pid, &kids, &count);
+	if (err) {
+		field_failed(d, "children", err);
 		json_set(d->j, "children", NULL);
-		goto cleanup;
+		return;
 	}
-	for (size_t i = 0; i < count; i++) {
-		char rel[32], buf[1024];
-		uint64_t ppid;
-
-		snprintf(rel, sizeof(rel), "%d/stat", pids[i]);
-		if (read_small(procfd, rel, buf, sizeof(buf)) <= 0)
-			continue;
-		if (!procfs_stat_field(buf, 4, &ppid) && ppid == (uint64_t)d->pid)
-			json_array_append_new(children, href_process(pids[i]));
-	}
-cleanup:
-	free(pids);
-	if (procfd >= 0)
-		close(procfd);
+	children = json_array();
+	for (size_t i = 0; i < count; i++)
+		json_array_append_new(children, href_process(kids[i]));
+	json_set(d->j, "children", children);
+	free(kids);
 }
 
 /* threads (hrefs), thread_count and the context switches summed over live threads. */
-static void detail_threads(struct detail *d)
+static void detail_threads(struct detail *d, const struct proc_status *leader)
 {
 	uint64_t vol = 0, invol = 0;
 	json_t *threads, *cs;
@@ -632,7 +623,11 @@ static void detail_threads(struct detail *d)
 		struct proc_status ts;
 
 		json_array_append_new(threads, href_thread(d->pid, tids[i]));
-		if (!procfs_read_status(d->pid, tids[i], &ts)) {
+		/* /proc/PID/status counts the leader's own switches: read already. */
+		if (tids[i] == d->pid) {
+			vol += leader->voluntary_ctxt_switches;
+			invol += leader->nonvoluntary_ctxt_switches;
+		} else if (!procfs_read_status(d->pid, tids[i], &ts)) {
 			vol += ts.voluntary_ctxt_switches;
 			invol += ts.nonvoluntary_ctxt_switches;
 		}
@@ -773,9 +768,18 @@ int inspect__process_detail(pid_t pid, const struct show_opts *opts, json_t **ou
 	int err;
 
 	*out = NULL;
-	err = thread_group_check(pid);
+	if (pid <= 0)
+		return -ESRCH;
+	/* status once: the thread-group check (thread_group_check()'s), the memory, the
+	 * leader's context switches. */
+	err = procfs_read_status(pid, -1, &status);
 	if (err)
-		return err;
+		goto cleanup;
+	/* /proc/TID exists for every thread, but only a leader is a process. */
+	if (status.tgid != pid) {
+		err = -ESRCH;
+		goto cleanup;
+	}
 	now = realtime_s();
 	t0 = monotonic_s();
 	err = procfs_read(pid, -1, "stat", &statbuf, NULL);
@@ -785,9 +789,6 @@ int inspect__process_detail(pid_t pid, const struct show_opts *opts, json_t **ou
 		goto cleanup;
 	procfs_stat_field(statbuf, 9, &flags);
 	kthread = flags & PROC_PF_KTHREAD;
-	err = procfs_read_status(pid, -1, &status);
-	if (err)
-		goto cleanup;
 	/* Kernel threads and zombies have no address space: no exe, env, maps, memory. */
 	has_mm = !kthread && status.has_vm;
 	euid = status.uid[1];
@@ -838,7 +839,7 @@ int inspect__process_detail(pid_t pid, const struct show_opts *opts, json_t **ou
 	json_set(d.j, "user_id", json_integer(euid));
 	detail_fds(&d);
 	detail_modules(&d, has_mm);
-	detail_threads(&d);
+	detail_threads(&d, &status);
 	json_set(d.j, "start_time",
 		 boot > 0 ? json_time_iso(boot + (double)st.starttime / (double)hz) : NULL);
 	json_set(d.j, "total_cpu_time", ticks_seconds(st.utime + st.stime, hz));

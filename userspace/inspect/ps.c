@@ -126,8 +126,7 @@ static int do_ps(int argc, char **argv)
 		return output_json(j);
 	ps_table(j);
 	json_decref(j);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 TD_COMMAND(ps, 10, "List every process", do_ps);
@@ -297,8 +296,7 @@ static int do_show(int argc, char **argv)
 		return output_json(j);
 	show_table(j);
 	json_decref(j);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 TD_COMMAND(show, 11, "Show one process in detail", do_show);

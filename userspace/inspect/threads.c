@@ -57,22 +57,9 @@ static error_t threads_parse(int key, char *arg, struct argp_state *state)
 		if (a->want_tid || parse_duration_ns(arg, &a->sample_ns) || !a->sample_ns)
 			argp_error(state, "invalid --sample '%s': expected a duration such as 1s", arg);
 		break;
-	case ARGP_KEY_ARG:
-		if (!a->pid_arg)
-			a->pid_arg = arg;
-		else if (a->want_tid && !a->tid_arg)
-			a->tid_arg = arg;
-		else
-			argp_error(state, "unexpected argument '%s'", arg);
-		break;
-	case ARGP_KEY_END:
-		if (!a->pid_arg)
-			argp_error(state, "missing PID");
-		if (a->want_tid && !a->tid_arg)
-			argp_error(state, "missing TID");
-		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return argp_two_args(key, arg, state, &a->pid_arg, "PID",
+				     a->want_tid ? &a->tid_arg : NULL, "TID");
 	}
 	return 0;
 }
@@ -186,8 +173,7 @@ static int run(int argc, char **argv, bool want_tid)
 			print_table_row(t);
 	}
 	json_decref(j);
-	return fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			      : TD_EXIT_OK;
+	return output_flush();
 }
 
 static int do_threads(int argc, char **argv)

@@ -48,9 +48,12 @@ struct dump_stream {
 	int err;
 	char why[256];
 	uint64_t size;		/* exact core size from begin(), 0 unknown */
+	bool sent_all;		/* the core's last byte is in the pipe: only the release and
+				 * the copy's reaping are left (atomic: read by claim()) */
 	volatile sig_atomic_t cancel;
 	struct dump_opts opts;
 	bool zip;		/* the bundle, as a zip, around the core */
+	json_t *result;		/* dumper__run's, once done; for the access log */
 	char core_name[256];	/* the core's file name (in the zip: its entry) */
 	struct dump_stream *next; /* in the list of running dumps */
 };
@@ -74,6 +77,7 @@ static void stream_unref(struct dump_stream *s)
 		close(s->pipe_r);
 	if (s->pipe_w >= 0)
 		close(s->pipe_w);
+	json_decref(s->result);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
@@ -125,12 +129,21 @@ static int write_all(struct dump_stream *s, const void *buf, size_t len)
 	return 0;
 }
 
+static void note_sent_all(struct dump_stream *s)
+{
+	if (!s->zip && s->size && s->sink.bytes_out >= s->size)
+		__atomic_store_n(&s->sent_all, true, __ATOMIC_RELEASE);
+}
+
 static int pipe_sink_write(struct core_sink *sink, const void *buf, size_t len)
 {
 	struct dump_stream *s = (struct dump_stream *)sink;
+	int err;
 
 	mark_begun(s);
-	return write_all(s, buf, len);
+	err = write_all(s, buf, len);
+	note_sent_all(s);
+	return err;
 }
 
 /* HTTP has no holes: the zeros are sent. */
@@ -147,6 +160,7 @@ static int pipe_sink_zeros(struct core_sink *sink, uint64_t len)
 		err = write_all(s, zeros, n);
 		len -= n;
 	}
+	note_sent_all(s);
 	return err;
 }
 
@@ -166,28 +180,26 @@ static void pipe_sink_free(struct core_sink *sink)
 #if DUMP_ZIP
 /* The bundle of `dump --bundle zip` (the core, the executable and libraries, metadata,
  * README), written by the same code, into the pipe instead of a file. */
-static int dump_zip(struct dump_stream *s, char *why, size_t why_len)
+static int dump_zip(struct dump_stream *s, json_t **result, char *why, size_t why_len)
 {
 	struct dump_output_opts oo = { .bundle = DUMP_BUNDLE_ZIP, .dest = &s->sink };
 	struct dump_output *out = NULL;
 	struct core_sink *core = NULL;
-	json_t *result = NULL;
 	int err;
 
 	err = dump_output__open(&oo, s->opts.pid, NULL, s->core_name, &out, &core, why,
 				why_len);
 	if (!err)
-		err = dumper__run(&s->opts, core, &result, why, why_len);
+		err = dumper__run(&s->opts, core, result, why, why_len);
 	if (!err)
-		err = dump_output__finish(out, result, why, why_len);
+		err = dump_output__finish(out, *result, why, why_len);
 	if (core)
 		core->free(core);
-	json_decref(result);
 	dump_output__free(out);
 	return err;
 }
 #else
-static int dump_zip(struct dump_stream *s, char *why, size_t why_len)
+static int dump_zip(struct dump_stream *s, json_t **result, char *why, size_t why_len)
 {
 	snprintf(why, why_len, "no bundle in this build");
 	return -EOPNOTSUPP;
@@ -197,17 +209,19 @@ static int dump_zip(struct dump_stream *s, char *why, size_t why_len)
 static void *dump_thread(void *arg)
 {
 	struct dump_stream *s = arg;
+	json_t *result = NULL;
 	char why[256] = "";
 	int err;
 
 	if (s->zip)
-		err = dump_zip(s, why, sizeof(why));
+		err = dump_zip(s, &result, why, sizeof(why));
 	else
-		err = dumper__run(&s->opts, &s->sink, NULL, why, sizeof(why));
+		err = dumper__run(&s->opts, &s->sink, &result, why, sizeof(why));
 
 	pthread_mutex_lock(&s->lock);
 	s->done = true;
 	s->err = err;
+	s->result = err ? (json_decref(result), NULL) : result;
 	snprintf(s->why, sizeof(s->why), "%s", why);
 	/* EOF for the reader, after done/err are set for it to read. */
 	close(s->pipe_w);
@@ -229,6 +243,22 @@ static void *dump_thread(void *arg)
 }
 
 /* --- the response: reads the pipe --------------------------------------------------- */
+
+/* What the access log says of a finished dump: how long the target was stopped and
+ * what the snapshot did (the headers left before the dump began). */
+static json_t *dump_log_json(json_t *result)
+{
+	json_t *j = json_object(), *snap = json_object_get(result, "snapshot");
+
+	if (!j)
+		return NULL;
+	json_object_set(j, "type", json_object_get(result, "type"));
+	json_object_set(j, "bytes_written", json_object_get(result, "bytes_written"));
+	json_object_set(j, "pause_ms", json_object_get(result, "pause_ms"));
+	json_object_set(j, "duration_ms", json_object_get(result, "duration_ms"));
+	json_object_set_new(j, "snapshot", snap ? json_deep_copy(snap) : json_null());
+	return j;
+}
 
 static ssize_t read_dump(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -289,15 +319,35 @@ static void read_comm(pid_t pid, char *out, size_t len)
 	fclose(f);
 }
 
-/* Claims the right to dump @pid: 0, -EBUSY (already being dumped) or -EAGAIN (too many). */
+/*
+ * Claims the right to dump @pid: 0, -EBUSY (already being dumped) or -EAGAIN (too many).
+ * A dump whose client has every byte may still be finishing (releasing the target,
+ * killing and reaping the snapshot's copy: tens of ms): a client that asks again at
+ * once waits for that (up to CLAIM_WAIT_S) instead of getting a 409.
+ */
+#define CLAIM_WAIT_S 5
 static int claim(struct dump_stream *s)
 {
+	struct timespec deadline;
 	int err = 0;
 
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += CLAIM_WAIT_S;
 	pthread_mutex_lock(&running_lock);
-	for (struct dump_stream *d = running; d; d = d->next)
-		if (d->opts.pid == s->opts.pid)
+	for (;;) {
+		struct dump_stream *same = NULL;
+
+		for (struct dump_stream *d = running; d; d = d->next)
+			if (d->opts.pid == s->opts.pid)
+				same = d;
+		if (!same)
+			break;
+		if (!__atomic_load_n(&same->sent_all, __ATOMIC_ACQUIRE) ||
+		    pthread_cond_timedwait(&running_cond, &running_lock, &deadline) == ETIMEDOUT) {
 			err = -EBUSY;
+			break;
+		}
+	}
 	if (!err && running_count >= serve_cfg->max_dumps)
 		err = -EAGAIN;
 	if (!err) {
@@ -313,6 +363,11 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 {
 	const char *type_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "dumpType");
 	const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+	const char *snapshot_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+								"snapshot");
+	/* A snapshot by default: the target stops for the fork, not for the download. */
+	bool snapshot = !snapshot_arg || !strcmp(snapshot_arg, "1") ||
+			!strcmp(snapshot_arg, "true");
 	struct MHD_Response *resp;
 	struct dump_stream *s;
 	enum dump_type type = DUMP_TYPE_MINI; /* Kudu's default */
@@ -329,6 +384,12 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	if (format && strcmp(format, "zip"))
 		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
 					  "invalid format '%.32s': expected zip or nothing", format);
+	if (snapshot_arg && strcmp(snapshot_arg, "1") && strcmp(snapshot_arg, "0") &&
+	    strcmp(snapshot_arg, "true") && strcmp(snapshot_arg, "false"))
+		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
+					  "invalid snapshot '%.32s': expected 1 (the default: a "
+					  "copy-on-write snapshot) or 0 (a plain freeze)",
+					  snapshot_arg);
 	if (format && !DUMP_ZIP)
 		return server_reply_error(c, r, MHD_HTTP_NOT_IMPLEMENTED,
 					  "format=zip (the bundle) is not built into this tracedump");
@@ -347,6 +408,7 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	s->opts.pid = pid;
 	s->opts.type = type;
 	s->opts.cancel = &s->cancel;
+	s->opts.snapshot = snapshot;
 	s->zip = format != NULL;
 	s->sink = (struct core_sink){ .begin = pipe_sink_begin, .write = pipe_sink_write,
 				      .zeros = pipe_sink_zeros, .finish = pipe_sink_finish,
@@ -397,7 +459,9 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	}
 
 	pthread_mutex_lock(&s->lock);
-	s->refs++; /* the response's; the thread may already have dropped its own */
+	s->refs += 2; /* the response's and the access log's; the thread may already have
+		       * dropped its own */
+	r->dump_stream = s;
 	pthread_mutex_unlock(&s->lock);
 	/* A zip's size is known only at its end: chunked. */
 	resp = MHD_create_response_from_callback(size && !s->zip ? size : MHD_SIZE_UNKNOWN,
@@ -415,6 +479,9 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 				s->zip ? "application/zip" : "application/octet-stream");
 	MHD_add_response_header(resp, "Content-Disposition", disposition);
 	MHD_add_response_header(resp, "X-Dump-Type", dumper__type_name(type));
+	/* What was asked; what the snapshot did is in the access log (and the zip's
+	 * metadata.json), known only once the core is written. */
+	MHD_add_response_header(resp, "X-Dump-Snapshot", snapshot ? "1" : "0");
 	server_common_headers(resp);
 	r->status = MHD_HTTP_OK;
 	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
@@ -434,6 +501,29 @@ fail_unclaim:
 	stream_unref(s);
 	return server_reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				  "cannot start the dump: %s", strerror(-err));
+}
+
+json_t *dump_route_log_end(void *stream, bool completed)
+{
+	struct dump_stream *s = stream;
+	struct timespec deadline;
+	json_t *j = NULL;
+
+	/* The client has the last byte and the dumper is finishing (releasing the target,
+	 * reaping the copy): wait for it, briefly, to log what it did. Only then: a HEAD,
+	 * or a reply cut short, leaves a dumper that may be blocked on the pipe until the
+	 * response is freed, after this. (A zip's last chunk comes after the end.) */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 5;
+	pthread_mutex_lock(&s->lock);
+	while (completed && __atomic_load_n(&s->sent_all, __ATOMIC_ACQUIRE) && !s->done &&
+	       pthread_cond_timedwait(&s->cond, &s->lock, &deadline) != ETIMEDOUT)
+		;
+	if (s->done && !s->err && s->result)
+		j = dump_log_json(s->result);
+	pthread_mutex_unlock(&s->lock);
+	stream_unref(s);
+	return j;
 }
 
 void dump_route_cancel_all(void)
@@ -471,6 +561,11 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 {
 	return server_reply_error(c, r, MHD_HTTP_NOT_IMPLEMENTED,
 				  "dumps are not built into this tracedump");
+}
+
+json_t *dump_route_log_end(void *stream, bool completed)
+{
+	return NULL;
 }
 
 void dump_route_cancel_all(void)

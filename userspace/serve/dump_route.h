@@ -5,9 +5,15 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <jansson.h>
 #include "serve/server.h"
 
 enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pid_t pid);
+
+/* The access log's "dump" of a reply that streamed @stream (serve_request.dump_stream):
+ * type, bytes, pause_ms, snapshot; waits (up to 5 s) for the dumper to end when the
+ * reply was @completed. NULL when the dump failed. Drops the log's reference. */
+json_t *dump_route_log_end(void *stream, bool completed);
 
 /* On stop: asks every running dump to end (each releases its target), then waits up to
  * @timeout_ms for them; false when some are still running. */

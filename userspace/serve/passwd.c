@@ -108,8 +108,7 @@ static int do_passwd(int argc, char **argv)
 		return output_error(TD_EXIT_FAILURE, "cannot hash the password: %s",
 				    strerror(-err));
 	printf("%s:%s\n", args.user, hash);
-	ret = fflush(stdout) ? output_error(TD_EXIT_FAILURE, "failed to write stdout: %m")
-			     : TD_EXIT_OK;
+	ret = output_flush();
 	return ret;
 }
 

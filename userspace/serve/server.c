@@ -10,6 +10,7 @@
 
 #include "common/href.h"
 #include "common/jsonutil.h"
+#include "serve/dump_route.h"
 #include "serve/host.h"
 #include "serve/server.h"
 
@@ -28,7 +29,8 @@ static double elapsed_ms(const struct timespec *start)
 
 /* One JSON line per request on stderr, written with a single write(2) so that lines of
  * concurrent requests never interleave. */
-static void access_log(const struct serve_request *r, enum MHD_RequestTerminationCode toe)
+static void access_log(const struct serve_request *r, enum MHD_RequestTerminationCode toe,
+		       json_t *dump)
 {
 	json_t *j = json_pack("{s:s, s:o, s:o, s:i, s:o, s:f}", "event", "request", "method",
 			      json_string_cstr(r->method ? r->method : "?"), "path",
@@ -37,10 +39,14 @@ static void access_log(const struct serve_request *r, enum MHD_RequestTerminatio
 			      "duration_ms", elapsed_ms(&r->start));
 	char *s;
 
-	if (!j)
+	if (!j) {
+		json_decref(dump);
 		return;
+	}
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		json_object_set_new(j, "aborted", json_true());
+	if (dump)
+		json_object_set_new(j, "dump", dump);
 	s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
 	json_decref(j);
 	if (!s)
@@ -57,10 +63,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct serve_request *r = *con_cls;
+	json_t *dump = NULL;
 
 	if (!r)
 		return;
-	access_log(r, toe);
+	/* A dump's log line says what the dumper did (pause, snapshot): known at its end. */
+	if (r->dump_stream)
+		dump = dump_route_log_end(r->dump_stream,
+					  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	access_log(r, toe, dump);
 	free(r);
 	*con_cls = NULL;
 }

@@ -52,6 +52,7 @@ struct serve_request {
 	struct route route;
 	bool checked;		/* the checks passed; the body is being discarded */
 	size_t body_bytes;
+	void *dump_stream;	/* a dump being sent (dump_route.c), for the access log */
 };
 
 extern const struct serve_config *serve_cfg;

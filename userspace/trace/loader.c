@@ -10,6 +10,8 @@
 
 #include <fcntl.h>
 #include <gelf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <libelf.h>
 
 #include <bpf/bpf.h>
@@ -43,6 +45,10 @@ struct tracer {
 	tracer_event_fn fn;
 	void *fn_ctx;
 	char entry_cost[128]; /* how the latency uprobe's first instruction is handled */
+	struct latency_thread *inflight; /* the latency "inflight" array, mmapped */
+	struct file_id { dev_t dev; ino_t ino; } wide[16]; /* files with uprobes for all PIDs */
+	size_t nwide;
+	size_t inflight_len;
 	int handled;
 };
 
@@ -152,9 +158,10 @@ static const char *load_hint(int err)
 static int open_cputime(struct tracer *t, bool want_cpu)
 {
 	struct cputime_bpf *s;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
-	s = cputime_bpf__open();
+	s = cputime_bpf__open_opts(&oo);
 	if (!s)
 		return -errno;
 	t->cpu = s;
@@ -184,9 +191,10 @@ static int open_cputime(struct tracer *t, bool want_cpu)
 static int open_signals(struct tracer *t, bool want_signals, bool want_exit)
 {
 	struct signals_bpf *s;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
-	s = signals_bpf__open();
+	s = signals_bpf__open_opts(&oo);
 	if (!s)
 		return -errno;
 	t->sig = s;
@@ -214,31 +222,51 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 {
 	struct latency_bpf *s;
 	bool usdt = t->latency.kind == LATENCY_USDT;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
-	s = latency_bpf__open();
+	s = latency_bpf__open_opts(&oo);
 	if (!s)
 		return -errno;
 	t->lat = s;
 	s->rodata->targ_all = t->opts.all;
 	s->rodata->targ_threshold_ns = t->opts.threshold_ns;
+	s->rodata->targ_filter = t->opts.follow && !t->opts.all;
+	{
+		/* Test hook: fewer slots, so threads share them and use the hash fallback. */
+		const char *env = getenv("TRACEDUMP_LATENCY_SLOTS");
+		unsigned long n = env ? strtoul(env, NULL, 10) : 0;
+
+		if (n && n <= LATENCY_SLOTS && !(n & (n - 1)))
+			s->rodata->targ_slot_mask = n - 1;
+	}
 	bpf_program__set_autoload(s->progs.latency_entry, !usdt);
 	bpf_program__set_autoload(s->progs.latency_return, !usdt);
 	bpf_program__set_autoload(s->progs.latency_usdt_start, usdt);
 	bpf_program__set_autoload(s->progs.latency_usdt_end, usdt);
-	/* Without tp_btf a thread dying mid-request leaves its entry until the TID is
-	 * reused; userspace's scan still reports it as stuck. */
+	/* Without tp_btf a thread dying mid-request leaves its slot until the scan sees
+	 * /proc/PID/task/TID gone (scan_one). */
 	bpf_program__set_autoload(s->progs.latency_exit, have_tp_btf);
+	bpf_program__set_autoload(s->progs.latency_exec, have_tp_btf);
 	if (!have_tp_btf)
-		warn(t, "latency: no tp_btf, so a thread that dies mid-request stays in the "
-			"in-flight table");
+		warn(t, "latency: no tp_btf, so a thread that dies or execs mid-request stays "
+			"in the in-flight table until the stuck scan finds it gone");
 	err = share_watched(t, s->maps.watched);
 	if (!err)
 		err = latency_bpf__load(s);
 	if (err)
 		return err;
 	note_watched(t, s->maps.watched);
-	if ((err = attach_prog(t, s->progs.latency_exit)))
+	/* The stuck scan reads the in-flight slots in place: no syscall per slot. */
+	t->inflight_len = bpf_map__max_entries(s->maps.inflight) * sizeof(struct latency_thread);
+	t->inflight = mmap(NULL, t->inflight_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   bpf_map__fd(s->maps.inflight), 0);
+	if (t->inflight == MAP_FAILED) {
+		t->inflight = NULL;
+		return -errno;
+	}
+	if ((err = attach_prog(t, s->progs.latency_exit)) ||
+	    (err = attach_prog(t, s->progs.latency_exec)))
 		return err;
 	return add_ring(t, s->maps.rb);
 }
@@ -246,9 +274,10 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 static int open_exceptions(struct tracer *t)
 {
 	struct exceptions_bpf *s;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
-	s = exceptions_bpf__open();
+	s = exceptions_bpf__open_opts(&oo);
 	if (!s)
 		return -errno;
 	t->exc = s;
@@ -267,9 +296,14 @@ static const char *feature_error(const struct features *f, enum feature feat, ch
 				 size_t size)
 {
 	const struct feature_result *r = &f->r[feat];
+	char why[256];
 
-	snprintf(buf, size, "%s refused at %s: %s", feature_names[feat], r->step ? r->step : "?",
-		 r->err == -ETIME ? "attached but never fired" : strerror(-r->err));
+	features__describe(r, why, sizeof(why));
+	if (r->step && !strcmp(r->step, "btf"))
+		snprintf(buf, size, "%s %.200s", feature_names[feat], why);
+	else
+		snprintf(buf, size, "%s refused at %s: %.200s", feature_names[feat],
+			 r->step ? r->step : "?", why);
 	return buf;
 }
 
@@ -448,9 +482,14 @@ int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err,
 		goto cleanup;
 	}
 	if (!f.r[FEATURE_BTF].ok) {
-		warn(t, "cpu, signal, exit: need kernel BTF (/sys/kernel/btf/vmlinux: %s)",
-		     strerror(-f.r[FEATURE_BTF].err));
+		if (want & (TRACER_CPU | TRACER_SIGNAL | TRACER_EXIT))
+			warn(t, "cpu, signal, exit: need kernel BTF (%s: %s)",
+			     features__btf_path(), strerror(-f.r[FEATURE_BTF].err));
 		want &= ~(TRACER_CPU | TRACER_SIGNAL | TRACER_EXIT);
+		if (opts->follow)
+			warn(t, "--follow: needs kernel BTF (tp_btf sched_process_fork); children "
+				"are not followed");
+		t->opts.follow = false;
 	} else if ((mask & (1u << FEATURE_TP_BTF)) && !f.r[FEATURE_TP_BTF].ok) {
 		if (want & (TRACER_CPU | TRACER_SIGNAL | TRACER_EXIT))
 			warn(t, "cpu, signal, exit: need tp_btf programs: %s",
@@ -473,8 +512,10 @@ int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err,
 			if ((mask & (1u << i)) && (f.r[i].err == -EPERM || f.r[i].err == -EACCES))
 				e = -EPERM;
 		ret = e;
-		seterr(err, errlen, "nothing to trace on this host: %s%s", t->warnings,
-		       load_hint(e));
+		seterr(err, errlen, "nothing to trace on this host: %s%s%s", t->warnings,
+		       load_hint(e), !f.r[FEATURE_BTF].ok && f.r[FEATURE_RINGBUF].ok ?
+		       " without BTF only the latency and exception uprobes work (trace "
+		       "--events latency,exception)" : "");
 		/* One line: the warnings end in '\n'. */
 		for (char *p = err; p && *p; p++)
 			if (*p == '\n')
@@ -548,6 +589,8 @@ void tracer__destroy(struct tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
+	if (t->inflight)
+		munmap(t->inflight, t->inflight_len);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
@@ -657,6 +700,25 @@ out:
 	free(tids);
 }
 
+/*
+ * With --follow the uprobes are attached by file for every process (pid -1) and BPF
+ * filters on "watched", so a child forked later is covered from its first call, with
+ * no attach race. True when @path's file already has them (it is added otherwise).
+ */
+static bool attached_for_all(struct tracer *t, const char *path, bool add)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return false;
+	for (size_t i = 0; i < t->nwide; i++)
+		if (t->wide[i].dev == st.st_dev && t->wide[i].ino == st.st_ino)
+			return true;
+	if (add && t->nwide < sizeof(t->wide) / sizeof(t->wide[0]))
+		t->wide[t->nwide++] = (struct file_id){ st.st_dev, st.st_ino };
+	return false;
+}
+
 int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 64];
@@ -685,9 +747,13 @@ int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen)
 			if (find_mapped(pid, bin, path, sizeof(path)) == 0)
 				bin = path;
 		}
-		ret = attach_latency(t, pid, bin, err, errlen);
-		if (ret)
-			return ret;
+		if (!t->opts.follow || !attached_for_all(t, bin, false)) {
+			ret = attach_latency(t, t->opts.follow ? -1 : pid, bin, err, errlen);
+			if (ret)
+				return ret;
+			if (t->opts.follow)
+				attached_for_all(t, bin, true);
+		}
 		note_entry_cost(t, bin);
 	}
 	if (t->classes & TRACER_EXCEPTION) {
@@ -697,8 +763,11 @@ int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen)
 		/* libstdc++ as the process maps it; a static C++ binary has its own. */
 		if (find_mapped(pid, "libstdc++", path, sizeof(path)))
 			snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		link = bpf_program__attach_uprobe_opts(t->exc->progs.exceptions_throw, pid, path, 0,
-						       &o);
+		/* exceptions_throw filters on "watched" itself. */
+		if (t->opts.follow && attached_for_all(t, path, false))
+			return 0;
+		link = bpf_program__attach_uprobe_opts(t->exc->progs.exceptions_throw,
+						       t->opts.follow ? -1 : pid, path, 0, &o);
 		if (!link) {
 			ret = -errno;
 			seterr(err, errlen, "cannot attach a uprobe to __cxa_throw for process %d "
@@ -708,6 +777,8 @@ int tracer__add_pid(struct tracer *t, pid_t pid, char *err, size_t errlen)
 		}
 		if ((ret = keep_link(t, link)))
 			return ret;
+		if (t->opts.follow)
+			attached_for_all(t, path, true);
 	}
 	return 0;
 }
@@ -898,38 +969,94 @@ void tracer__forget_dead_threads(struct tracer *t)
 
 int tracer__read_histogram(const struct tracer *t, uint64_t *slots, unsigned nslots)
 {
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *percpu;
+
 	memset(slots, 0, nslots * sizeof(*slots));
 	if (!t->lat)
 		return -EOPNOTSUPP;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
 	for (__u32 s = 0; s < nslots && s < LATENCY_HIST_SLOTS; s++) {
-		__u64 v;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(t->lat->maps.hist), &s, &v) == 0)
-			slots[s] = v;
+		if (bpf_map_lookup_elem(bpf_map__fd(t->lat->maps.hist), &s, percpu))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			slots[s] += percpu[c];
 	}
+	free(percpu);
 	return 0;
+}
+
+/* Below this a request is not checked for a dead thread (an access() each). */
+#define INFLIGHT_CHECK_NS 50000000ULL
+
+static bool thread_gone(pid_t tgid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", tgid, tid);
+	return access(path, F_OK) && errno == ENOENT;
+}
+
+/* Reports @lt when its outermost call runs for @min_ns; true when its thread is gone
+ * (it died mid-request without the exit program: no tp_btf, or exec). */
+static bool scan_one(const struct latency_thread *lt, uint64_t owner, uint64_t now,
+		     uint64_t min_ns, tracer_inflight_fn fn, void *ctx)
+{
+	pid_t tgid = owner >> 32, tid = (__u32)owner;
+	uint64_t start, running;
+
+	if (!__atomic_load_n(&lt->depth, __ATOMIC_ACQUIRE))
+		return false;
+	start = __atomic_load_n(&lt->start_ns[0], __ATOMIC_RELAXED);
+	if (now <= start)
+		return false;
+	running = now - start;
+	if (running < min_ns)
+		return false;
+	if (running >= INFLIGHT_CHECK_NS && thread_gone(tgid, tid))
+		return true;
+	fn(ctx, tgid, tid, start, running);
+	return false;
 }
 
 int tracer__scan_inflight(const struct tracer *t, uint64_t min_ns, tracer_inflight_fn fn,
 			  void *ctx)
 {
-	__u32 key, next, *prev = NULL;
+	__u32 key, next, *prev = NULL, dead[64];
 	uint64_t now = tracer_now_ns();
+	size_t ndead = 0;
 	int fd;
 
-	if (!t->lat)
+	if (!t->lat || !t->inflight)
 		return -EOPNOTSUPP;
-	fd = bpf_map__fd(t->lat->maps.inflight);
+	for (size_t i = 0; i < LATENCY_SLOTS; i++) {
+		struct latency_thread *lt = &t->inflight[i];
+		uint64_t owner = __atomic_load_n(&lt->owner, __ATOMIC_ACQUIRE);
+
+		if (!owner || !scan_one(lt, owner, now, min_ns, fn, ctx))
+			continue;
+		/* Free the dead thread's slot; a claim in between wins (it swapped 0 in). */
+		__atomic_store_n(&lt->depth, 0, __ATOMIC_RELAXED);
+		__atomic_compare_exchange_n(&lt->owner, &owner, 0, false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+	}
+	fd = bpf_map__fd(t->lat->maps.inflight_shared);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct latency_start s;
+		struct latency_thread lt;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &s))
-			continue;
-		if (now > s.start_ns && now - s.start_ns >= min_ns)
-			fn(ctx, s.tgid, key, s.start_ns, now - s.start_ns);
+		if (bpf_map_lookup_elem(fd, &key, &lt) == 0 &&
+		    scan_one(&lt, lt.owner, now, min_ns, fn, ctx) && ndead < 64)
+			dead[ndead++] = key;
 	}
+	/* After the walk: deleting the current key would lose our place. */
+	for (size_t i = 0; i < ndead; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 #include "trace/loader.h"
 #include "trace/spec.h"
 #include "watch/cpu_limit.h"
+#include "watch/core_route.h"
 #include "watch/sigtrace.h"
 #include "watch/signal_log.h"
 #include "watch/trigger.h"
@@ -62,6 +63,7 @@ enum {
 	OPT_LATENCY_COMPLETED, OPT_EXCEPTION, OPT_EVERY, OPT_COOLDOWN, OPT_MAX_DURATION,
 	OPT_THEN, OPT_KEEP, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_ON_DUMP, OPT_BUNDLE, OPT_COMPRESS, OPT_SNAPSHOT,
 	OPT_NO_SNAPSHOT, OPT_NO_FLIGHT_SIGNALS,
+	OPT_NO_CORE_PATTERN,
 };
 
 struct watch_args {
@@ -96,6 +98,7 @@ struct watch_args {
 	uint64_t max_bytes;
 	bool dry_run;
 	char **on_dump; /* NULL-terminated, after --on-dump */
+	bool no_core_pattern; /* --no-core-pattern: core-dumping signals by ptrace too */
 };
 
 struct target {
@@ -107,6 +110,8 @@ struct target {
 	uint64_t bpf_stop_before, bpf_changed_ns;
 	uint64_t caught; /* watched signals with a handler, at the last look */
 	int missed_sig;	 /* the fatal signal already reported missed */
+	uint64_t core_sigs; /* --signal by the core_pattern route (core_route.h) */
+	int core_status;    /* its wait status once the relay brought its crash, else 0 */
 	struct cpu_window cpu;
 	struct mem_levels mem;
 	uint64_t last_stuck_start; /* the stuck request already dumped */
@@ -153,6 +158,9 @@ struct watch {
 	 * storm cannot hold it from the route checks and the ticks. */
 	uint64_t poll_until;
 	uint64_t drops; /* tracer events lost to a full ring buffer, as last said */
+	struct core_route route;     /* --signal of core-dumping signals, no ptrace */
+	struct core_crash *core_in;  /* fire(): the kernel's core to write, not dumper__run */
+	char route_why[256];	     /* why the last target's core signals took ptrace */
 };
 
 static volatile sig_atomic_t stop_sig, manual;
@@ -178,13 +186,18 @@ static const struct argp_option watch_options[] = {
 	{ NULL, 0, NULL, 0, "Triggers (any combination; docs/triggers.md):", 2 },
 	{ "signal", OPT_SIGNAL, "LIST", 0, "Dump at the delivery of these signals (names or "
 	  "numbers, comma-separated), on whichever thread takes it, then let the signal act "
-	  "as it would have (handler runs, or the process dies with the same status). Cost: "
-	  "when the process has a handler for every listed signal, BPF stops it before the "
-	  "handler (SIGSTOP, then SIGCONT; about 1.1x on a signal storm); otherwise (a fatal "
-	  "signal: SEGV, ABRT, BUS, FPE, TERM without handler...) every thread is held with "
-	  "ptrace and EVERY signal it gets, watched or not, goes through tracedump (4-11x). "
-	  "Handlers are looked at every 200 ms: one installed or removed later moves the "
-	  "process between the two (a signal_route event)" },
+	  "as it would have (handler runs, or the process dies with the same status). Cost, "
+	  "per signal: with a handler, BPF stops the process before it (no ptrace, ~1.1x on "
+	  "a signal storm); a core-dumping one without handler (SEGV, ABRT, BUS, FPE, ILL, "
+	  "QUIT, SYS, TRAP, XCPU, XFSZ) comes through the kernel's core_pattern pipe, which "
+	  "the watch takes over while it runs and gives back after (no ptrace, nothing "
+	  "until the crash; not for --type mini); any other fatal one (TERM, INT, HUP... "
+	  "without handler) needs ptrace on every thread, and then EVERY signal the process "
+	  "gets, watched or not, goes through tracedump (4-11x). Handlers are looked at every "
+	  "200 ms: one installed or removed later moves the process to its new route (a "
+	  "signal_route event). docs/triggers.md" },
+	{ "no-core-pattern", OPT_NO_CORE_PATTERN, NULL, 0, "Leave the system's core_pattern "
+	  "alone: core-dumping signals without a handler go through ptrace too" },
 	{ "cpu", OPT_CPU, "PCT", 0, "CPU% (100 = one core) at or above PCT, sustained over "
 	  "--for (from the BPF per-thread counters, checked every 100 ms)" },
 	{ "cpu-below", OPT_CPU_BELOW, "PCT", 0, "CPU% below PCT over --for" },
@@ -251,7 +264,8 @@ static const char watch_doc[] =
 	"  tracedump watch 1234 --mem 500,1000,2000 --keep 2\n"
 	"  tracedump watch 1234 --latency ./srv:handle_request --threshold 500ms\n"
 	"  tracedump watch 1234 --exception='std::*' --on-dump aws s3 cp {path} s3://dumps/\n"
-	"What each trigger costs: --signal by BPF for handled signals, else by ptrace (every "
+	"What each trigger costs: --signal by BPF for handled signals, by the core_pattern "
+	"pipe for unhandled core-dumping ones (SEGV, ABRT...), else by ptrace (every "
 	"signal the process receives takes a round trip through tracedump); --cpu, --latency "
 	"and --exception use BPF (tracepoints and uprobes, no ptrace); --mem, --threads, "
 	"--fds read /proc every 100 ms. The target is stopped only to fork a copy-on-write "
@@ -435,6 +449,9 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DRY_RUN:
 		a->dry_run = true;
+		break;
+	case OPT_NO_CORE_PATTERN:
+		a->no_core_pattern = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (a->npids == MAX_PIDS)
@@ -774,10 +791,14 @@ static void fire(struct watch *w, struct target *t, const char *trigger, json_t 
 		else
 			o.held = &own;
 	}
-	no_snapshot = snapshot_refusal(w, t->pid, o.held != NULL, sig);
+	no_snapshot = w->core_in ? "written from the kernel's core (core_pattern route): the "
+				   "process is in its core dump" :
+				   snapshot_refusal(w, t->pid, o.held != NULL, sig);
 	o.snapshot = !no_snapshot;
 	if (!err)
-		err = dumper__run(&o, sink, &result, why, sizeof(why));
+		err = w->core_in ? core_crash__copy(w->core_in, sink, w->a->type, &result, why,
+						    sizeof(why))
+				 : dumper__run(&o, sink, &result, why, sizeof(why));
 	if (o.held == &own)
 		sigtrace__resume(&w->st, &own);
 	if (!err && !json_object_get(result, "snapshot"))
@@ -877,22 +898,68 @@ static struct target *find_target(struct watch *w, pid_t pid)
 	return NULL;
 }
 
-enum signal_route {
-	SIGNAL_ROUTE_BPF,    /* every watched signal handled: a BPF stop before the handler */
-	SIGNAL_ROUTE_PTRACE, /* every thread seized: sees fatal signals before they act */
-};
-
 /*
- * The route that catches the watched signals of a process whose handled ones are
- * @caught (bit N: signal N has a handler): BPF (no ptrace cost) when every one has a
- * handler, else ptrace, the only way to see a fatal one before it acts. Decided when
- * a process is first watched, and again when its handlers change (check_routes).
+ * Which way each watched signal of @pid goes, @handled being the signals it has a
+ * handler for (bit N: signal N; core_route__plan): BPF, the core_pattern route, else
+ * ptrace. The core route is installed on the first target that needs it; --type mini
+ * cannot come from the kernel's core, so it stays with ptrace. w->route_why says why
+ * core-dumping signals take ptrace. Decided when a process is first watched, and again
+ * when its handlers change (check_routes).
  */
-static enum signal_route signal_route_for(const struct watch *w, uint64_t caught)
+static void plan_routes(struct watch *w, pid_t pid, uint64_t handled, struct signal_routes *sr)
 {
-	if (w->bpf_signals && (caught & w->a->signals) == w->a->signals)
-		return SIGNAL_ROUTE_BPF;
-	return SIGNAL_ROUTE_PTRACE;
+	w->route_why[0] = 0;
+	core_route__plan(w->a->signals, handled, w->bpf_signals, true, sr);
+	if (sr->core && w->a->no_core_pattern) {
+		snprintf(w->route_why, sizeof(w->route_why), "--no-core-pattern");
+	} else if (sr->core && w->a->type == DUMP_TYPE_MINI) {
+		snprintf(w->route_why, sizeof(w->route_why), "--type mini is not the kernel's core");
+	} else if (sr->core && !w->route.tried && core_route__install(&w->route)) {
+		output_warn("core-dumping signals go through ptrace: %s", w->route.why);
+	} else if (sr->core && !w->route.err) {
+		core_route__dumps(pid, w->route_why, sizeof(w->route_why));
+	}
+	if (sr->core && w->route.err)
+		snprintf(w->route_why, sizeof(w->route_why), "%.200s", w->route.why);
+	if (w->route_why[0])
+		core_route__plan(w->a->signals, handled, w->bpf_signals, false, sr);
+}
+
+/* Sets @t's core_pattern route to @core (its coredump_filter for --type). */
+static void set_core_sigs(struct watch *w, struct target *t, uint64_t core)
+{
+	if (core && !t->core_sigs && core_route__set_filter(&w->route, t->pid, w->a->type))
+		output_warn("process %d: coredump_filter not set for --type %s: the kernel's core "
+			    "follows the process's own", t->pid, dumper__type_name(w->a->type));
+	t->core_sigs = core;
+}
+
+/* The first plan of @t: t->bpf_stop, t->core_sigs, else ptrace (add_target). */
+static void plan_signals(struct watch *w, struct target *t)
+{
+	struct signal_routes sr;
+	struct proc_status st;
+	uint64_t handled;
+
+	w->route_why[0] = 0;
+	if (procfs_read_status(t->pid, -1, &st))
+		return;
+	handled = st.sig_cgt << 1;
+	t->caught = handled & w->a->signals;
+	plan_routes(w, t->pid, handled, &sr);
+	if (sr.bpf && tracer__set_stop_signals(w->tracer, t->pid, sr.bpf)) {
+		snprintf(w->route_why, sizeof(w->route_why), "the BPF stop could not be set");
+		core_route__plan(w->a->signals, handled, false, false, &sr);
+	}
+	t->bpf_stop = sr.bpf;
+	set_core_sigs(w, t, sr.core);
+}
+
+/* The route of @t's watched signals, as the watching and signal_route events say it. */
+static const char *route_name(const struct target *t)
+{
+	return t->traced ? "ptrace" : t->bpf_stop && t->core_sigs ? "bpf+core_pattern" :
+	       t->core_sigs ? "core_pattern" : "bpf";
 }
 
 static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
@@ -935,15 +1002,11 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 			return err;
 		}
 	}
-	if (w->a->signals) {
-		struct proc_status st;
-
-		t->caught = procfs_read_status(pid, -1, &st) ? 0 : (st.sig_cgt << 1) & w->a->signals;
-		if (signal_route_for(w, t->caught) == SIGNAL_ROUTE_BPF &&
-		    !tracer__set_stop_signals(w->tracer, pid, w->a->signals))
-			t->bpf_stop = w->a->signals;
-	}
-	if (w->sigtrace_on && !t->bpf_stop) {
+	/* Handled signals by BPF, unhandled core-dumping ones by the core_pattern route
+	 * (no ptrace cost); any other fatal one needs ptrace, for every signal. */
+	if (w->a->signals)
+		plan_signals(w, t);
+	if (w->sigtrace_on && !t->bpf_stop && !t->core_sigs) {
 		err = sigtrace__attach(&w->st, pid, why, why_len);
 		if (err) {
 			sigtrace__detach(&w->st, pid);
@@ -956,9 +1019,10 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 	}
 	w->ntargets++;
 	{
-		json_t *j = json_pack("{s:i, s:s, s:b, s:s*}", "pid", pid, "name", t->comm,
+		json_t *j = json_pack("{s:i, s:s, s:b, s:s*, s:s*}", "pid", pid, "name", t->comm,
 				      "ptrace", t->traced, "signals_by", !w->a->signals ? NULL :
-				      t->bpf_stop ? "bpf" : "ptrace");
+				      route_name(t), "ptrace_because", t->traced &&
+				      w->route_why[0] ? w->route_why : NULL);
 
 		if (w->a->cpu_total) {
 			cpu_limit__read(pid, &t->cpu_limit);
@@ -1066,7 +1130,7 @@ static void check_alive(struct watch *w)
 			/* Its last events first (a fatal signal it took, for a missed one). */
 			if (w->tracer)
 				tracer__poll(w->tracer, 0, on_event, w);
-			target_gone(w, t, 0, false);
+			target_gone(w, t, t->core_status, t->core_status != 0);
 		}
 	}
 }
@@ -1426,7 +1490,8 @@ static void on_signal(struct watch *w, const struct signals_event *e)
 		return;
 	if (e->type == TRACER_EV_DELIVER && e->handler == SIGNALS_HANDLER_CUSTOM)
 		bpf_signal_stop(w, t, e);
-	else if (e->type == TRACER_EV_DELIVER || e->result == SIGNALS_IGNORED) {
+	else if ((e->type == TRACER_EV_DELIVER || e->result == SIGNALS_IGNORED) &&
+		 !(t->core_sigs & (1ULL << e->sig))) { /* the core route has it now */
 		if (e->type == TRACER_EV_DELIVER && e->handler == SIGNALS_HANDLER_DEFAULT)
 			t->missed_sig = e->sig;
 		report_missed(t, e->sig, (pid_t)e->target_tid, e->type == TRACER_EV_DELIVER ?
@@ -1437,13 +1502,15 @@ static void on_signal(struct watch *w, const struct signals_event *e)
 }
 
 /* A process on the BPF route died of a watched signal: it had no handler any more
- * (a fatal signal without one becomes SIGKILL when sent, so no delivery of it is seen). */
+ * (a fatal signal without one becomes SIGKILL when sent, so no delivery of it is seen).
+ * One the core_pattern route took (or declined in a cooldown) is not missed. */
 static void on_exit_event(struct watch *w, const struct signals_exit_event *e)
 {
 	struct target *t = find_target(w, (pid_t)e->pid);
 
 	if (t && !t->traced && e->fatal_sig > 0 && e->fatal_sig < 64 &&
-	    (w->a->signals & (1ULL << e->fatal_sig)) && e->fatal_sig != t->missed_sig)
+	    (w->a->signals & (1ULL << e->fatal_sig)) && e->fatal_sig != t->missed_sig &&
+	    !(t->core_sigs & (1ULL << e->fatal_sig)) && !t->core_status)
 		report_missed(t, e->fatal_sig, (pid_t)e->fatal_tid, "the process died of it "
 			      "with no handler on the BPF route (the handler was removed before "
 			      "the route changed)");
@@ -1575,22 +1642,26 @@ static json_t *signal_names(uint64_t mask)
 }
 
 /*
- * Moves @t to the route @to (a handler installed or removed). No watched signal is
+ * Moves @t to the routes of @sr (a handler installed or removed). No watched signal is
  * lost or dumped twice on the way: to ptrace, every thread is seized before the BPF
  * stops end (a signal in between stops by BPF, and the BPF events read late are
- * judged by the mask of their time); to BPF, every thread is held by ptrace while the
- * BPF stops begin, and a signal caught meanwhile is given back at the detach, to be
- * stopped by BPF. A failure leaves it where it was, with an error event.
+ * judged by the mask of their time); from ptrace to BPF and core_pattern, every thread
+ * is held by ptrace while the BPF stops begin, and a signal caught meanwhile is given
+ * back at the detach, to be stopped by BPF or to crash through the core route. Between
+ * BPF and core_pattern (no ptrace on either side) only the stop mask changes; a BPF
+ * event stamped near the change is judged by both masks. A failure leaves it where it
+ * was, with an error event.
  */
-static void switch_route(struct watch *w, struct target *t, enum signal_route to)
+static void switch_route(struct watch *w, struct target *t, const struct signal_routes *sr)
 {
-	const char *from = t->traced ? "ptrace" : "bpf";
+	const char *from = route_name(t);
 	char why[512] = "";
+	json_t *j;
 	int err;
 
 	/* What was seen before the change is judged by the route of its time. */
 	tracer__poll(w->tracer, 0, on_event, w);
-	if (to == SIGNAL_ROUTE_PTRACE) {
+	if (sr->ptrace) {
 		err = sigtrace__attach(&w->st, t->pid, why, sizeof(why));
 		if (err) {
 			struct proc_stat ps;
@@ -1605,14 +1676,16 @@ static void switch_route(struct watch *w, struct target *t, enum signal_route to
 		t->bpf_stop = 0;
 		/* A BPF program that read the old mask stamps its event a little later. */
 		t->bpf_changed_ns = monotonic_ns() + 50000;
+		/* ptrace sees the signal before its core dump: the relay's offer is declined. */
+		t->core_sigs = 0;
 		t->traced = true;
-	} else {
+	} else if (t->traced) {
 		handle_sigtrace(w); /* hits reported already are dumped by ptrace */
 		if (t->gone || stop_sig)
 			return;
 		sigtrace__stop(&w->st, t->pid);
 		t->bpf_changed_ns = monotonic_ns();
-		err = tracer__set_stop_signals(w->tracer, t->pid, w->a->signals);
+		err = tracer__set_stop_signals(w->tracer, t->pid, sr->bpf);
 		if (err) {
 			struct freeze fz;
 
@@ -1622,18 +1695,36 @@ static void switch_route(struct watch *w, struct target *t, enum signal_route to
 			goto out;
 		}
 		t->bpf_stop_before = 0;
-		t->bpf_stop = w->a->signals;
+		t->bpf_stop = sr->bpf;
+		set_core_sigs(w, t, sr->core);
 		sigtrace__detach(&w->st, t->pid);
 		t->traced = false;
+	} else {
+		uint64_t before = t->bpf_stop;
+
+		err = tracer__set_stop_signals(w->tracer, t->pid, sr->bpf);
+		if (err) {
+			snprintf(why, sizeof(why), "could not set the BPF stop: %s", strerror(-err));
+			goto out;
+		}
+		/* A stop by either mask gets its SIGCONT; a signal that lost its handler
+		 * meanwhile is missed, or dumped by the core route (set just below). */
+		t->bpf_stop_before = before | sr->bpf;
+		t->bpf_changed_ns = monotonic_ns() + 50000;
+		t->bpf_stop = sr->bpf;
+		set_core_sigs(w, t, sr->core);
 	}
 out:
-	if (why[0])
+	if (why[0]) {
 		emit("error", json_pack("{s:i, s:s, s:s}", "pid", t->pid, "message",
 					"signal route not changed", "reason", why));
-	else
-		emit("signal_route", json_pack("{s:i, s:s, s:s, s:s, s:o}", "pid", t->pid, "name",
-					       t->comm, "from", from, "to", t->traced ? "ptrace" :
-					       "bpf", "handled", signal_names(t->caught)));
+		return;
+	}
+	j = json_pack("{s:i, s:s, s:s, s:s, s:o}", "pid", t->pid, "name", t->comm, "from", from,
+		      "to", route_name(t), "handled", signal_names(t->caught));
+	if (t->traced && w->route_why[0])
+		json_object_set_new(j, "ptrace_because", json_string(w->route_why));
+	emit("signal_route", j);
 }
 
 /* --signal: a handler installed or removed since the last look may change the route. */
@@ -1641,8 +1732,8 @@ static void check_routes(struct watch *w)
 {
 	for (size_t i = 0; i < w->ntargets && !stop_sig; i++) {
 		struct target *t = &w->targets[i];
+		struct signal_routes sr;
 		struct proc_status ps;
-		enum signal_route to;
 		uint64_t caught;
 
 		if (t->gone || procfs_read_status(t->pid, -1, &ps))
@@ -1651,9 +1742,51 @@ static void check_routes(struct watch *w)
 		if (caught == t->caught)
 			continue;
 		t->caught = caught;
-		to = signal_route_for(w, caught);
-		if (to != (t->traced ? SIGNAL_ROUTE_PTRACE : SIGNAL_ROUTE_BPF))
-			switch_route(w, t, to);
+		plan_routes(w, t->pid, ps.sig_cgt << 1, &sr);
+		/* Under ptrace every signal is seen: only leaving it is a change. */
+		if (t->traced ? sr.ptrace != 0 :
+		    !sr.ptrace && sr.bpf == t->bpf_stop && sr.core == t->core_sigs)
+			continue;
+		switch_route(w, t, &sr);
+	}
+}
+
+/*
+ * Crashes the core relay offers (core_route.h): a watched core-dumping signal of a
+ * target is dumped from the kernel's core while the process waits in its dump; the
+ * rest goes back to the relay, which hands it to the saved core_pattern.
+ */
+static void handle_core_crashes(struct watch *w)
+{
+	struct core_crash c;
+
+	while (!stop_sig && core_route__next(&w->route, &c) == 1) {
+		struct target *t = find_target(w, c.pid);
+		char why[512];
+
+		if (t) /* in its core dump: it dies of that signal whatever we answer */
+			t->core_status = (c.sig & 0x7f) | 0x80; /* WTERMSIG, WCOREDUMP */
+		if (!t || c.sig <= 0 || c.sig >= 64 || !(t->core_sigs & (1ULL << c.sig)) ||
+		    !dump_gate__ready(&w->gate, monotonic_ns())) {
+			core_crash__decline(&c);
+			continue;
+		}
+		if (w->a->dry_run) {
+			fire(w, t, "signal", core_crash__detail(&c), NULL, NULL);
+			core_crash__decline(&c); /* the usual core is written all the same */
+			continue;
+		}
+		if (core_crash__take(&c, why, sizeof(why))) {
+			w->failures++;
+			emit("error", json_pack("{s:i, s:s, s:s, s:s}", "pid", t->pid, "trigger",
+						"signal", "message", "dump failed", "reason", why));
+			core_crash__close(&c);
+			continue;
+		}
+		w->core_in = &c;
+		fire(w, t, "signal", core_crash__detail(&c), NULL, NULL);
+		w->core_in = NULL;
+		core_crash__close(&c);
 	}
 }
 
@@ -1696,6 +1829,7 @@ static int do_watch(int argc, char **argv)
 	if (!w)
 		return output_error(TD_EXIT_FAILURE, "out of memory");
 	w->a = &a;
+	core_route__init(&w->route);
 	w->gate.limit = a.count;
 	w->gate.cooldown_ns = a.cooldown_ns;
 	w->st.watched = a.signals;
@@ -1766,6 +1900,8 @@ static int do_watch(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A reader of our events gone ends the watch cleanly too (core_pattern restored). */
+	sigaction(SIGPIPE, &sa, NULL);
 	sigemptyset(&su.sa_mask);
 	su.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &su, NULL);
@@ -1796,6 +1932,8 @@ static int do_watch(int argc, char **argv)
 		uint64_t now;
 		pid_t r;
 
+		if (w->route.listen_fd >= 0)
+			handle_core_crashes(w);
 		if (w->sigtrace_on)
 			st_busy = handle_sigtrace(w);
 		else
@@ -1864,6 +2002,7 @@ static int do_watch(int argc, char **argv)
 	}
 
 out:
+	core_route__restore(&w->route); /* the saved core_pattern back, on every path */
 	if (w->sigtrace_on)
 		sigtrace__detach(&w->st, 0);
 	run_analyses(w);
