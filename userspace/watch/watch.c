@@ -542,6 +542,17 @@ static json_t *flight_json(const struct watch *w, const struct target *t)
 			json_array_append(arr, ev);
 	}
 	signal_log__append_json(&t->sigs, &w->jctx, arr);
+	if (w->tracer) {
+		struct signals_event kept[SIGNALS_KEPT];
+		int n = tracer__kept_signals(w->tracer, pid, kept);
+
+		for (int i = 0; i < n; i++) {
+			json_t *j = tracer_event_to_json(&kept[i], sizeof(kept[i]), &w->jctx);
+
+			if (j)
+				json_array_append_new(arr, j);
+		}
+	}
 	flight_sort(arr);
 	return arr;
 }
@@ -1001,6 +1012,10 @@ static int add_target(struct watch *w, pid_t pid, char *why, size_t why_len)
 			cpu_window__free(&t->cpu);
 			return err;
 		}
+		/* Its unwatched signals stay in a BPF map until a dump reads them (a storm
+		 * costs no copy to us); if that fails they come through the ring buffer. */
+		if (!w->a->no_flight_signals)
+			tracer__keep_signals(w->tracer, pid, w->a->signals);
 	}
 	/* Handled signals by BPF, unhandled core-dumping ones by the core_pattern route
 	 * (no ptrace cost); any other fatal one needs ptrace, for every signal. */
