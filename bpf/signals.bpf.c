@@ -74,7 +74,8 @@ static __always_inline struct signals_event *event_for(__u32 tgid, int sig, bool
 
 	if (k && !report_too && !(sig > 0 && sig < 64 && (k->report & (1ULL << sig)))) {
 		/* Not atomic: two CPUs writing one process's ring at once may share a slot
-		 * (best effort, like every flight recorder); a locked add cost more. */
+		 * (best effort, like every flight recorder), not worth a locked add on
+		 * every signal of a storm. */
 		__u64 i = k->head++ & (SIGNALS_KEPT - 1);
 		struct signals_event *e = &k->ev[i];
 
