@@ -52,6 +52,51 @@ struct {
 	__type(value, __u64);
 } stop_signals SEC(".maps");
 
+/* tgid -> its kept signal events (signals.h); created by userspace for a process whose
+ * events are kept (watch's flight recorder), else they go to the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TRACER_MAX_TGIDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct signals_kept);
+} kept SEC(".maps");
+
+/*
+ * Where the event of signal @sig of @tgid goes: its slot in the kept map when the
+ * process has one and the signal is not reported (@report_too: a BPF stop), else a
+ * ring buffer reservation (*@in_rb set). NULL: a full ring buffer.
+ */
+static __always_inline struct signals_event *event_for(__u32 tgid, int sig, bool report_too,
+						       __u32 type, bool *in_rb)
+{
+	struct signals_kept *k = bpf_map_lookup_elem(&kept, &tgid);
+
+	if (k && !report_too && !(sig > 0 && sig < 64 && (k->report & (1ULL << sig)))) {
+		/* Not atomic: two CPUs writing one process's ring at once may share a slot
+		 * (best effort, like every flight recorder), not worth a locked add on
+		 * every signal of a storm. */
+		__u64 i = k->head++ & (SIGNALS_KEPT - 1);
+		struct signals_event *e = &k->ev[i];
+
+		*in_rb = false;
+		e->type = type;
+		e->cpu = bpf_get_smp_processor_id();
+		e->ts_ns = bpf_ktime_get_ns();
+		return e;
+	}
+	*in_rb = true;
+	return reserve(sizeof(struct signals_event), type);
+}
+
+/* A task's comm by two direct loads (a tp_btf program may read task_struct): cheaper
+ * than the helpers, on every signal of a storm. */
+static __always_inline void copy_comm(char *dst, const char *comm)
+{
+	((__u64 *)dst)[0] = ((const __u64 *)comm)[0];
+	((__u64 *)dst)[1] = ((const __u64 *)comm)[1];
+}
+
 static __always_inline bool wakes(int sig)
 {
 	return sig > 0 && sig < 64 && (targ_wake_signals & (1ULL << sig));
@@ -109,6 +154,7 @@ int BPF_PROG(signals_generate, int sig, struct kernel_siginfo *info, struct task
 	__u64 id = bpf_get_current_pid_tgid();
 	struct signals_event *e;
 	__u32 tgid = task->tgid;
+	bool in_rb = true;
 	__u64 blocked;
 
 	if (!is_watched(tgid))
@@ -119,7 +165,7 @@ int BPF_PROG(signals_generate, int sig, struct kernel_siginfo *info, struct task
 		note_fatal(tgid, sig, task->pid, task->comm);
 	if (!targ_emit_signals)
 		return 0;
-	e = reserve(sizeof(*e), TRACER_EV_SIGNAL);
+	e = event_for(tgid, sig, false, TRACER_EV_SIGNAL, &in_rb);
 	if (!e)
 		return 0;
 	e->sig = sig;
@@ -129,7 +175,7 @@ int BPF_PROG(signals_generate, int sig, struct kernel_siginfo *info, struct task
 	else if ((unsigned long)info == 1)
 		e->code = SI_KERNEL;
 	else
-		e->code = BPF_CORE_READ(info, si_code);
+		e->code = info->si_code;
 	e->sender_pid = id >> 32;
 	e->sender_tid = (__u32)id;
 	e->target_pid = tgid;
@@ -139,9 +185,10 @@ int BPF_PROG(signals_generate, int sig, struct kernel_siginfo *info, struct task
 	e->blocked = sig > 0 && sig <= 64 && (blocked & (1ULL << (sig - 1)));
 	e->handler = 0;
 	e->sa_flags = 0;
-	bpf_get_current_comm(e->sender_comm, sizeof(e->sender_comm));
-	bpf_probe_read_kernel_str(e->target_comm, sizeof(e->target_comm), task->comm);
-	submit(e, wakes(sig));
+	copy_comm(e->sender_comm, bpf_get_current_task_btf()->comm);
+	copy_comm(e->target_comm, task->comm);
+	if (in_rb)
+		submit(e, wakes(sig));
 	return 0;
 }
 
@@ -153,7 +200,7 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, handler;
 	struct signals_event *e;
-	bool stopping = false;
+	bool stopping = false, in_rb = true;
 	unsigned long h;
 
 	if (!is_watched(tgid))
@@ -177,11 +224,11 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 	/* A stop is always reported: watch dumps on it and sends SIGCONT. */
 	if (!targ_emit_signals && !stopping)
 		return 0;
-	e = reserve(sizeof(*e), TRACER_EV_DELIVER);
+	e = event_for(tgid, sig, stopping, TRACER_EV_DELIVER, &in_rb);
 	if (!e)
 		return 0;
 	e->sig = sig;
-	e->code = info ? BPF_CORE_READ(info, si_code) : 0;
+	e->code = info ? info->si_code : 0;
 	e->sender_pid = 0;
 	e->sender_tid = 0;
 	e->target_pid = tgid;
@@ -190,11 +237,12 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 	e->group = 0;
 	e->blocked = 0;
 	e->handler = handler;
-	e->sa_flags = BPF_CORE_READ(ka, sa.sa_flags);
+	e->sa_flags = ka->sa.sa_flags;
 	e->sender_comm[0] = 0;
-	bpf_get_current_comm(e->target_comm, sizeof(e->target_comm));
-	submit(e, wakes(sig) || stopping ||
-		  (handler == SIGNALS_HANDLER_DEFAULT && kills_by_default(sig)));
+	copy_comm(e->target_comm, bpf_get_current_task_btf()->comm);
+	if (in_rb)
+		submit(e, wakes(sig) || stopping ||
+			  (handler == SIGNALS_HANDLER_DEFAULT && kills_by_default(sig)));
 	return 0;
 }
 

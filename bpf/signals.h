@@ -54,4 +54,18 @@ struct signals_exit_event {
 	char fatal_comm[16];
 };
 
+/*
+ * A watched process's last SIGNALS_KEPT signal events, kept in a BPF map (tgid -> this)
+ * instead of the ring buffer: a signal storm then costs no copy to userspace and no
+ * consumer work, read only for a dump (watch's flight recorder). Events of signals in
+ * @report (and BPF stops) still go through the ring buffer, where they can fire a
+ * trigger. @head counts every event written; slot head % SIGNALS_KEPT is the next.
+ */
+#define SIGNALS_KEPT 64 /* a power of two */
+struct signals_kept {
+	__u64 head;
+	__u64 report;	    /* bit N: events of signal N go to the ring buffer */
+	struct signals_event ev[SIGNALS_KEPT];
+};
+
 #endif /* TRACEDUMP_SIGNALS_H */

@@ -23,6 +23,7 @@
 #include "tracer.h"
 #include "cputime.h"
 #include "latency.h"
+#include "signals.h"
 #include "cputime.skel.h"
 #include "signals.skel.h"
 #include "latency.skel.h"
@@ -787,9 +788,54 @@ int tracer__remove_pid(struct tracer *t, pid_t pid)
 {
 	__u32 key = pid;
 
+	if (t->sig)
+		bpf_map__delete_elem(t->sig->maps.kept, &key, sizeof(key), 0);
 	if (t->watched_fd < 0)
 		return 0;
 	return bpf_map_delete_elem(t->watched_fd, &key) ? -errno : 0;
+}
+
+int tracer__keep_signals(struct tracer *t, pid_t pid, uint64_t report)
+{
+	struct signals_kept *k;
+	__u32 key = pid;
+	int err;
+
+	if (!t->sig || !(t->classes & TRACER_SIGNAL))
+		return -EOPNOTSUPP;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->report = report;
+	err = bpf_map__update_elem(t->sig->maps.kept, &key, sizeof(key), k, sizeof(*k),
+				   BPF_NOEXIST);
+	free(k);
+	return err == -EEXIST ? 0 : err;
+}
+
+int tracer__kept_signals(struct tracer *t, pid_t pid, struct signals_event *out)
+{
+	struct signals_kept *k;
+	__u32 key = pid;
+	size_t n;
+	int err;
+
+	if (!t->sig)
+		return -EOPNOTSUPP;
+	k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	err = bpf_map__lookup_elem(t->sig->maps.kept, &key, sizeof(key), k, sizeof(*k), 0);
+	if (err) {
+		free(k);
+		return err;
+	}
+	/* Oldest first: the slot after the newest, when the ring has gone round. */
+	n = k->head < SIGNALS_KEPT ? k->head : SIGNALS_KEPT;
+	for (size_t i = 0; i < n; i++)
+		out[i] = k->ev[(k->head - n + i) % SIGNALS_KEPT];
+	free(k);
+	return (int)n;
 }
 
 int tracer__set_stop_signals(struct tracer *t, pid_t pid, uint64_t mask)

@@ -21,6 +21,7 @@
 #include "trace/spec.h"
 
 struct tracer;
+struct signals_event;
 
 struct tracer_opts {
 	unsigned classes;	/* enum tracer_class bits wanted */
@@ -62,6 +63,18 @@ int tracer__remove_pid(struct tracer *t, pid_t pid);
  * (SIGSTOP from signal_deliver) before its handler runs; the caller dumps and sends
  * SIGCONT. 0 clears. -EOPNOTSUPP without the signals program. */
 int tracer__set_stop_signals(struct tracer *t, pid_t pid, uint64_t mask);
+
+/*
+ * With TRACER_SIGNAL: process @pid's signal events are kept in a BPF map (its last
+ * SIGNALS_KEPT, bpf/signals.h) instead of coming through the ring buffer, except those
+ * of the signals in @report (bit N: signal N) and BPF stops. -EOPNOTSUPP without the
+ * signals program. Dropped by tracer__remove_pid.
+ */
+int tracer__keep_signals(struct tracer *t, pid_t pid, uint64_t report);
+
+/* The kept signal events of @pid, oldest first, into @out (SIGNALS_KEPT of them at
+ * most); their number, or -errno (-ENOENT: none kept for it). */
+int tracer__kept_signals(struct tracer *t, pid_t pid, struct signals_event *out);
 
 /* Called for each event, with the raw struct of bpf/<name>.h (first field: type). */
 typedef int (*tracer_event_fn)(void *ctx, const void *event, size_t size);

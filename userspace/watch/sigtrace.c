@@ -186,7 +186,8 @@ static pid_t next_status(struct sigtrace *st, int *status)
 
 int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev)
 {
-	for (;;) {
+	/* A storm of signals it only passes on must not hold the caller's loop. */
+	for (int budget = 512; budget > 0; budget--) {
 		struct sigtrace_thread *t;
 		int status;
 		pid_t tid = next_status(st, &status);
@@ -223,6 +224,7 @@ int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev)
 		if ((status >> 16) == 0 && WSTOPSIG(status) < 64 &&
 		    (st->watched & (1ULL << WSTOPSIG(status)))) {
 			t->stopped = true;
+			t->hit_pending = false;
 			ev->kind = SIGTRACE_HIT;
 			ev->pid = t->tgid;
 			ev->tid = tid;
@@ -232,6 +234,7 @@ int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev)
 		}
 		pass_on(st, tid, status);
 	}
+	return -EAGAIN;
 }
 
 /* The tgid of a thread we have not seen yet (a clone whose event is still queued). */
@@ -319,6 +322,12 @@ static void stop_all(struct sigtrace *st, pid_t pid)
 			}
 		} else if ((status >> 16) == 0) {
 			t->sig = WSTOPSIG(status);
+			/* A watched signal on another thread while we stop them: it stays
+			 * stopped in its signal-delivery-stop and next() reports it as a hit
+			 * of its own, after this one (given back at a detach). */
+			if (t->sig < 64 && (st->watched & (1ULL << t->sig)) &&
+			    !enqueue(st, tid, status))
+				t->hit_pending = true;
 		}
 		t->waiting = false;
 		t->stopped = true;
@@ -343,24 +352,18 @@ static int add_frozen(struct freeze *fz, pid_t tid, int sig, bool gone)
 	return 0;
 }
 
-int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struct freeze *fz)
+/* Stops every thread of @pid not stopped yet and lists them all in @fz, leader first. */
+static int hold(struct sigtrace *st, pid_t pid, struct freeze *fz)
 {
-	struct sigtrace_thread *hit = find(st, ev->tid);
 	int err = 0;
 
-	memset(fz, 0, sizeof(*fz));
-	fz->pid = ev->pid;
-	fz->frozen_ns = monotonic_ns();
-	if (!hit)
-		return -ESRCH;
-	hit->sig = ev->sig;
-	stop_all(st, ev->pid);
+	stop_all(st, pid);
 	/* The leader first, as the dumper (and gdb) expect. */
 	for (int pass = 0; pass < 2 && !err; pass++)
 		for (size_t i = 0; i < st->count && !err; i++) {
 			struct sigtrace_thread *t = &st->threads[i];
 
-			if (t->tgid != ev->pid || (pass == 0) != (t->tid == ev->pid))
+			if (t->tgid != pid || (pass == 0) != (t->tid == pid))
 				continue;
 			err = add_frozen(fz, t->tid, t->sig, t->dead || t->waiting);
 		}
@@ -370,6 +373,34 @@ int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struc
 		fz->count = 0;
 	}
 	return err;
+}
+
+int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struct freeze *fz)
+{
+	struct sigtrace_thread *hit = find(st, ev->tid);
+
+	memset(fz, 0, sizeof(*fz));
+	fz->pid = ev->pid;
+	fz->frozen_ns = monotonic_ns();
+	if (!hit)
+		return -ESRCH;
+	hit->sig = ev->sig;
+	return hold(st, ev->pid, fz);
+}
+
+int sigtrace__hold(struct sigtrace *st, pid_t pid, struct freeze *fz)
+{
+	memset(fz, 0, sizeof(*fz));
+	fz->pid = pid;
+	fz->frozen_ns = monotonic_ns();
+	if (!sigtrace__traces(st, pid))
+		return -ESRCH;
+	return hold(st, pid, fz);
+}
+
+void sigtrace__stop(struct sigtrace *st, pid_t pid)
+{
+	stop_all(st, pid);
 }
 
 void sigtrace__resume(struct sigtrace *st, struct freeze *fz)
@@ -386,6 +417,8 @@ void sigtrace__resume(struct sigtrace *st, struct freeze *fz)
 				drop(st, f->tid);
 			continue;
 		}
+		if (t->hit_pending)
+			continue; /* its hit is queued: it stays in its signal-delivery-stop */
 		t->stopped = false;
 		t->sig = 0;
 		ptrace(PTRACE_CONT, f->tid, 0, (void *)(long)f->resume_sig);

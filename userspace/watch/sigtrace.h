@@ -24,6 +24,7 @@ struct sigtrace_thread {
 	bool waiting; /* interrupted, its stop not seen yet */
 	bool dead;    /* exited while we held its process */
 	int sig;      /* a signal met while stopping it, to give back */
+	bool hit_pending; /* that signal is a watched one: kept stopped, reported by next() */
 };
 
 /* A wait status that belongs to another process than the one being stopped. */
@@ -58,12 +59,22 @@ struct sigtrace_event {
 int sigtrace__attach(struct sigtrace *st, pid_t pid, char *why, size_t why_len);
 
 /* Handles pending stops without blocking; returns 1 with *@ev filled for the first
- * event worth reporting (others are resumed at once), 0 when nothing is pending. */
+ * event worth reporting (others are resumed at once), 0 when nothing is pending,
+ * -EAGAIN after passing on 512 stops (a storm: call again soon, after other work). */
 int sigtrace__next(struct sigtrace *st, struct sigtrace_event *ev);
 
 /* Stops every other thread of @ev->pid (the hit thread is stopped already) and lists
  * them all in @fz, leader first, the hit thread's resume_sig = @ev->sig. */
 int sigtrace__freeze(struct sigtrace *st, const struct sigtrace_event *ev, struct freeze *fz);
+
+/* For a dump of a traced process at another trigger than a signal: stops its threads
+ * (a signal met meanwhile is kept to give back) and lists them in @fz, leader first;
+ * sigtrace__resume() lets them go. -ESRCH when @pid is not traced. */
+int sigtrace__hold(struct sigtrace *st, pid_t pid, struct freeze *fz);
+
+/* Stops every thread of @pid and keeps it stopped (for a hand-over to another route:
+ * once this returns, no thread of @pid takes a signal until sigtrace__detach()). */
+void sigtrace__stop(struct sigtrace *st, pid_t pid);
 
 /* Resumes every thread of @fz, each with its resume_sig; frees the list. */
 void sigtrace__resume(struct sigtrace *st, struct freeze *fz);
