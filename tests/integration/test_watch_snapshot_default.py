@@ -60,3 +60,17 @@ def test_ptrace_route_process_dumped_at_cpu_trigger(watch, target, tmp_path):
     assert "ptrace" in dump["snapshot"]["reason"]
     assert bt(t.path, dump["path"]).count("dump_worker_spin") >= 2
     assert t.alive()
+
+
+def test_small_dump_takes_plain_freeze(watch, target, tmp_path):
+    """A process with ~100 KiB of anonymous memory: by default the timer's dump is a
+    plain freeze (as short as a snapshot and done sooner), and says why; --snapshot
+    forces the snapshot even there (test_watch.py's test_snapshot_dumps_from_a_copy)."""
+    t = target("sigtarget")
+    w = watch(t.pid, "--every", "100ms", "-o", tmp_path)
+    dump = w.wait_event("dump")
+    assert w.finish() == 0
+    assert dump["snapshot"]["used"] is False, dump["snapshot"]
+    assert "small dump" in dump["snapshot"]["reason"]
+    assert " main " in bt(t.path, dump["path"])
+    assert t.alive()
