@@ -877,6 +877,11 @@ int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx
 	return t->handled;
 }
 
+int tracer__wait_fd(const struct tracer *t)
+{
+	return t->rb ? ring_buffer__epoll_fd(t->rb) : -1;
+}
+
 static void add_stats(struct bpf_map *map, struct tracer_stats *s)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -83,6 +83,10 @@ typedef int (*tracer_event_fn)(void *ctx, const void *event, size_t size);
  * Returns the number of events handled or -errno (-EINTR is not an error: 0). */
 int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx);
 
+/* A descriptor that polls readable when tracer__poll has events to hand out (the ring
+ * buffers' epoll fd), so a caller can wait on it beside its own; -1 without one. */
+int tracer__wait_fd(const struct tracer *t);
+
 struct tracer_stats {
 	uint64_t slot[4]; /* enum tracer_stat_slot, summed over programs and CPUs */
 };

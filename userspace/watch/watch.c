@@ -1997,7 +1997,17 @@ static int do_watch(int argc, char **argv)
 			int ms = st_busy ? 0 : w->tracer ? (rb_busy ? 1 : 5) : 20, n = 0;
 
 			w->poll_until = monotonic_ns() + 25000000ULL;
-			if (w->tracer && !w->st.count) {
+			if (w->tracer && !w->st.count && w->route.listen_fd >= 0 &&
+			    tracer__wait_fd(w->tracer) >= 0) {
+				/* The same, and the core_pattern relay's socket: a crash
+				 * waits in its dump for us (read just below). */
+				struct pollfd fds[2] = {
+					{ .fd = tracer__wait_fd(w->tracer), .events = POLLIN },
+					{ .fd = w->route.listen_fd, .events = POLLIN },
+				};
+
+				poll(fds, 2, ms);
+			} else if (w->tracer && !w->st.count) {
 				/* Nothing under ptrace: wait on the ring buffers, which wake
 				 * at once for a BPF signal stop or a throw. */
 				n = tracer__poll(w->tracer, ms, on_event, w);
