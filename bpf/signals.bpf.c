@@ -137,14 +137,18 @@ static __always_inline void note_fatal(__u32 tgid, int sig, __u32 tid, const cha
 		stat_inc(TRACER_STAT_MAP_FULL);
 }
 
+/* A direct load for sighand (tp_btf: a BTF-typed pointer) and one read for the
+ * handler (the verifier refuses a variable offset into a BTF pointer): this runs on
+ * every signal of a storm. */
 static __always_inline unsigned long handler_of(struct task_struct *task, int sig)
 {
-	struct sighand_struct *sh = BPF_CORE_READ(task, sighand);
+	struct sighand_struct *sh = task->sighand;
 	unsigned idx = (sig - 1) & 63;
+	unsigned long h = 1;
 
-	if (!sh)
-		return 1;
-	return (unsigned long)BPF_CORE_READ(sh, action[idx].sa.sa_handler);
+	if (sh)
+		bpf_probe_read_kernel(&h, sizeof(h), &sh->action[idx].sa.sa_handler);
+	return h;
 }
 
 SEC("tp_btf/signal_generate")
@@ -159,7 +163,7 @@ int BPF_PROG(signals_generate, int sig, struct kernel_siginfo *info, struct task
 
 	if (!is_watched(tgid))
 		return 0;
-	blocked = BPF_CORE_READ(task, blocked.sig[0]);
+	blocked = task->blocked.sig[0];
 	if (result == SIGNALS_DELIVERED && kills_by_default(sig) && sig > 0 &&
 	    !(blocked & (1ULL << (sig - 1))) && handler_of(task, sig) == 0)
 		note_fatal(tgid, sig, task->pid, task->comm);
@@ -205,7 +209,7 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 
 	if (!is_watched(tgid))
 		return 0;
-	h = (unsigned long)BPF_CORE_READ(ka, sa.sa_handler);
+	h = (unsigned long)ka->sa.sa_handler;
 	handler = h == 0 ? SIGNALS_HANDLER_DEFAULT :
 		  h == 1 ? SIGNALS_HANDLER_IGNORE : SIGNALS_HANDLER_CUSTOM;
 	if (handler == SIGNALS_HANDLER_DEFAULT && kills_by_default(sig)) {
