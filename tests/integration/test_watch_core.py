@@ -16,24 +16,10 @@ import time
 import pytest
 
 from conftest import CORE_PATTERN, TARGETS, TRACEDUMP, jq
-from test_watch import Watch, crashy_tid, gdb_bt, status
+from test_watch import crashy_tid, gdb_bt, status, watch  # noqa: F401 (the fixture)
 
 SIGRTMIN = signal.SIGRTMIN
 SAVED = "/run/tracedump/core_pattern.saved"
-
-
-@pytest.fixture
-def watch():
-    started = []
-
-    def start(*args):
-        w = Watch(*args)
-        started.append(w)
-        return w
-
-    yield start
-    for w in started:
-        w.kill()
 
 
 @pytest.fixture

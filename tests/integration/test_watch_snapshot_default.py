@@ -5,12 +5,7 @@ why not."""
 import subprocess
 
 from conftest import jq
-from test_watch import watch  # noqa: F401  (the fixture)
-
-
-def bt(binary, core):
-    return subprocess.run(["gdb", "-nx", "-batch", "-ex", "thread apply all bt", str(binary),
-                           str(core)], capture_output=True, text=True, timeout=120).stdout
+from test_watch import gdb_bt as bt, watch  # noqa: F401  (the fixture)
 
 
 def test_cpu_dump_from_snapshot_pause_small(watch, target, tmp_path):

@@ -131,8 +131,7 @@ static bool is_header_line(const char *line)
 	return p > line && *p == '-';
 }
 
-/* Facts about the file behind a mapping that the kernel reads from the inode. */
-static void file_facts(pid_t pid, struct capture_map *m, int memfd)
+void capture__file_facts(pid_t pid, struct capture_map *m, int memfd)
 {
 	char path[96];
 	struct stat st;
@@ -221,7 +220,7 @@ int capture__read_maps(pid_t pid, struct capture *cap)
 	}
 	for (size_t i = 0; i < cap->map_count; i++)
 		if (cap->maps[i].inode || (cap->maps[i].path[0] == '/'))
-			file_facts(pid, &cap->maps[i], memfd);
+			capture__file_facts(pid, &cap->maps[i], memfd);
 	err = 0;
 out:
 	if (memfd >= 0)

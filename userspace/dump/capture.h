@@ -104,6 +104,11 @@ int capture__take_threads(const struct freeze *fz, struct capture *cap, char *wh
 /* Only the mappings (smaps), for tests and for callers that need no threads. */
 int capture__read_maps(pid_t pid, struct capture *cap);
 
+/* Facts about the file behind mapping @m that the kernel reads from the inode: unlinked,
+ * executable, starts with an ELF header (read from the process; @memfd, its
+ * /proc/PID/mem or -1, for what process_vm_readv refuses). */
+void capture__file_facts(pid_t pid, struct capture_map *m, int memfd);
+
 void capture__free(struct capture *cap);
 
 #endif /* TRACEDUMP_DUMP_CAPTURE_H */

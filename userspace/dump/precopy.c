@@ -555,23 +555,7 @@ static int maps_now(pid_t pid, int memfd, int pagemap, const struct capture *bef
 			(*tracked)[cap->map_count - 1] = pm.start < USER_TOP &&
 							  registered(pagemap, pm.start);
 		} else if (pm.inode || pm.path[0] == '/') {
-			char path[96];
-			struct stat st;
-
-			snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
-				 (unsigned long long)m->start, (unsigned long long)m->end);
-			if (!stat(path, &st)) {
-				m->file_unlinked = st.st_nlink == 0;
-				m->file_exec = (st.st_mode & 0111) != 0;
-			} else {
-				m->file_unlinked = m->deleted;
-			}
-			if (m->offset == 0 && (m->vmflags & VMF_READ)) {
-				unsigned char magic[SELFMAG];
-
-				if (memfd >= 0 && pread(memfd, magic, SELFMAG, (off_t)m->start) == SELFMAG)
-					m->elf_magic = !memcmp(magic, ELFMAG, SELFMAG);
-			}
+			capture__file_facts(pid, m, memfd);
 		}
 		/* Resident at most what it was plus what was written since; never 0 when
 		 * something was written, so the plan looks at the pages themselves. */
