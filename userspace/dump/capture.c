@@ -131,6 +131,22 @@ static bool is_header_line(const char *line)
 	return p > line && *p == '-';
 }
 
+int capture__map_from(struct capture_map *m, const struct proc_map *pm)
+{
+	memset(m, 0, sizeof(*m));
+	m->start = pm->start;
+	m->end = pm->end;
+	m->offset = pm->offset;
+	memcpy(m->perms, pm->perms, sizeof(m->perms));
+	m->dev_major = pm->dev_major;
+	m->dev_minor = pm->dev_minor;
+	m->inode = pm->inode;
+	m->deleted = pm->deleted;
+	m->vmflags = flags_from_perms(pm->perms); /* smaps' VmFlags refine it */
+	m->path = strdup(pm->path);
+	return m->path ? 0 : -ENOMEM;
+}
+
 void capture__file_facts(pid_t pid, struct capture_map *m, int memfd)
 {
 	char path[96];
@@ -188,21 +204,9 @@ int capture__read_maps(pid_t pid, struct capture *cap)
 				cap_maps = n;
 			}
 			m = &cap->maps[cap->map_count++];
-			memset(m, 0, sizeof(*m));
-			m->start = pm.start;
-			m->end = pm.end;
-			m->offset = pm.offset;
-			memcpy(m->perms, pm.perms, sizeof(m->perms));
-			m->dev_major = pm.dev_major;
-			m->dev_minor = pm.dev_minor;
-			m->inode = pm.inode;
-			m->deleted = pm.deleted;
-			m->path = strdup(pm.path);
-			if (!m->path) {
-				err = -ENOMEM;
+			err = capture__map_from(m, &pm);
+			if (err)
 				goto out;
-			}
-			m->vmflags = flags_from_perms(m->perms);
 			continue;
 		}
 		if (!m)

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "common/procfs.h"
 #include "dump/arch.h"
 
 struct freeze;
@@ -103,6 +104,10 @@ int capture__take_threads(const struct freeze *fz, struct capture *cap, char *wh
 
 /* Only the mappings (smaps), for tests and for callers that need no threads. */
 int capture__read_maps(pid_t pid, struct capture *cap);
+
+/* @m (zeroed first) from one /proc/PID/maps line @pm; its path is a copy to free.
+ * -ENOMEM. */
+int capture__map_from(struct capture_map *m, const struct proc_map *pm);
 
 /* Facts about the file behind mapping @m that the kernel reads from the inode: unlinked,
  * executable, starts with an ELF header (read from the process; @memfd, its

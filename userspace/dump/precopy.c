@@ -429,12 +429,6 @@ out:
 
 /* --- freeze #2: the mappings from /proc/PID/maps and the scan ---------------------- */
 
-static unsigned int perms_flags(const char *perms)
-{
-	return (perms[0] == 'r' ? VMF_READ : 0) | (perms[1] == 'w' ? VMF_WRITE : 0) |
-	       (perms[2] == 'x' ? VMF_EXEC : 0) | (perms[3] == 's' ? VMF_SHARED : 0);
-}
-
 /* The mapping of @before (sorted) that @pm is the same as or a piece of; NULL if new. */
 static const struct capture_map *same_map(const struct capture *before,
 					  const struct proc_map *pm)
@@ -518,23 +512,11 @@ static int maps_now(pid_t pid, int memfd, int pagemap, const struct capture *bef
 			cap_maps = n;
 		}
 		m = &cap->maps[cap->map_count];
-		memset(m, 0, sizeof(*m));
-		m->start = pm.start;
-		m->end = pm.end;
-		m->offset = pm.offset;
-		memcpy(m->perms, pm.perms, sizeof(m->perms));
-		m->dev_major = pm.dev_major;
-		m->dev_minor = pm.dev_minor;
-		m->inode = pm.inode;
-		m->deleted = pm.deleted;
-		m->path = strdup(pm.path);
-		if (!m->path) {
-			err = -ENOMEM;
+		err = capture__map_from(m, &pm);
+		if (err)
 			break;
-		}
 		(*tracked)[cap->map_count++] = false;
 		m->has_vmflags = true;
-		m->vmflags = perms_flags(pm.perms);
 		for (size_t i = regions__at(written, m->start);
 		     i < written->n && written->v[i].start < m->end; i++) {
 			uint64_t s = written->v[i].start > m->start ? written->v[i].start : m->start;
