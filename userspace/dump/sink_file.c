@@ -78,13 +78,14 @@ static int fs_begin(struct core_sink *s, uint64_t size, uint64_t estimate)
 	return 0;
 }
 
-static int fs_write(struct core_sink *s, const void *buf, size_t len)
+/* All of @buf at @off, or at the file position when @off is negative. */
+static int write_all(struct core_sink *s, const void *buf, size_t len, off_t off)
 {
 	struct file_sink *fs = to_fs(s);
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = write(fs->fd, p, len);
+		ssize_t n = off < 0 ? write(fs->fd, p, len) : pwrite(fs->fd, p, len, off);
 
 		if (n < 0) {
 			int err = -errno;
@@ -97,9 +98,16 @@ static int fs_write(struct core_sink *s, const void *buf, size_t len)
 		}
 		p += n;
 		len -= n;
+		if (off >= 0)
+			off += n;
 		s->bytes_out += n;
 	}
 	return 0;
+}
+
+static int fs_write(struct core_sink *s, const void *buf, size_t len)
+{
+	return write_all(s, buf, len, -1);
 }
 
 static int fs_zeros(struct core_sink *s, uint64_t len)
@@ -197,29 +205,11 @@ bool sink_file__is(const struct core_sink *s)
 
 int sink_file__pwrite(struct core_sink *s, const void *buf, size_t len, uint64_t off)
 {
-	struct file_sink *fs = to_fs(s);
-	const char *p = buf;
+	int err = write_all(s, buf, len, (off_t)off);
 
-	while (len) {
-		ssize_t n = pwrite(fs->fd, p, len, (off_t)off);
-
-		if (n < 0) {
-			int err = -errno;
-
-			if (err == -EINTR)
-				continue;
-			snprintf(s->why, sizeof(s->why), "failed to write %s: %s", fs->path,
-				 strerror(-err));
-			return err;
-		}
-		p += n;
-		len -= n;
-		off += n;
-		s->bytes_out += n;
-	}
-	if (off > s->offset)
-		s->offset = off;
-	return 0;
+	if (!err && off + len > s->offset)
+		s->offset = off + len;
+	return err;
 }
 
 int sink_file__punch(struct core_sink *s, uint64_t off, uint64_t len)
