@@ -38,46 +38,42 @@ struct {
 	__type(value, struct fatal);
 } fatal SEC(".maps");
 
-/*
- * tgid -> bit N: stop the process when signal N is about to run its handler (watch
- * --signal for handled signals). bpf_send_signal_thread(SIGSTOP) from signal_deliver
- * queues SIGSTOP on the current thread; it is taken on the way back to user space,
- * after the handler's frame is set up and before its first instruction, so the group
- * stops with no tracer attached; userspace dumps, then sends SIGCONT.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TRACER_MAX_TGIDS);
-	__type(key, __u32);
-	__type(value, __u64);
-} stop_signals SEC(".maps");
-
-/* tgid -> its kept signal events (signals.h); created by userspace for a process whose
- * events are kept (watch's flight recorder), else they go to the ring buffer. */
+/* tgid -> what is kept for a watched process (signals.h): BPF stops and the flight
+ * recorder's events; created by userspace only for processes that need either. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TRACER_MAX_TGIDS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
-	__type(value, struct signals_kept);
-} kept SEC(".maps");
+	__type(value, struct signals_proc);
+} procs SEC(".maps");
+
+/* @tgid's entry in procs, or the empty one when it has none; NULL when it is not
+ * watched. One lookup for a process with an entry (a storm on a watched process). */
+static __always_inline struct signals_proc *proc_of(__u32 tgid)
+{
+	static struct signals_proc none; /* never written: keep and stop are 0 */
+	struct signals_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (p)
+		return p;
+	return is_watched(tgid) ? &none : NULL;
+}
 
 /*
- * Where the event of signal @sig of @tgid goes: its slot in the kept map when the
- * process has one and the signal is not reported (@report_too: a BPF stop), else a
- * ring buffer reservation (*@in_rb set). NULL: a full ring buffer.
+ * Where the event of signal @sig goes: the process's kept events when it keeps them and
+ * the signal is not reported (@report_too: a BPF stop), else a ring buffer reservation
+ * (*@in_rb set). NULL: a full ring buffer.
  */
-static __always_inline struct signals_event *event_for(__u32 tgid, int sig, bool report_too,
-						       __u32 type, bool *in_rb)
+static __always_inline struct signals_event *event_for(struct signals_proc *p, int sig,
+						       bool report_too, __u32 type, bool *in_rb)
 {
-	struct signals_kept *k = bpf_map_lookup_elem(&kept, &tgid);
-
-	if (k && !report_too && !(sig > 0 && sig < 64 && (k->report & (1ULL << sig)))) {
+	if (p->keep && !report_too && !(sig > 0 && sig < 64 && (p->report & (1ULL << sig)))) {
 		/* Not atomic: two CPUs writing one process's ring at once may share a slot
 		 * (best effort, like every flight recorder), not worth a locked add on
 		 * every signal of a storm. */
-		__u64 i = k->head++ & (SIGNALS_KEPT - 1);
-		struct signals_event *e = &k->ev[i];
+		__u64 i = p->head++ & (SIGNALS_KEPT - 1);
+		struct signals_event *e = &p->ev[i];
 
 		*in_rb = false;
 		e->type = type;
@@ -137,18 +133,29 @@ static __always_inline void note_fatal(__u32 tgid, int sig, __u32 tid, const cha
 		stat_inc(TRACER_STAT_MAP_FULL);
 }
 
-/* A direct load for sighand (tp_btf: a BTF-typed pointer) and one read for the
- * handler (the verifier refuses a variable offset into a BTF pointer): this runs on
- * every signal of a storm. */
+/* Signal @sig's handler in @task's sighand, by direct loads (a tp_btf program may read
+ * task_struct): this runs on every signal of a storm, and a helper call costs more.
+ * The verifier refuses a variable offset into a BTF pointer, so each signal has its
+ * own constant offset (a tree of compares). 1 (SIG_IGN) when unknown. */
+#define HANDLER_CASE(n) case n: return (unsigned long)sh->action[n - 1].sa.sa_handler
 static __always_inline unsigned long handler_of(struct task_struct *task, int sig)
 {
 	struct sighand_struct *sh = task->sighand;
-	unsigned idx = (sig - 1) & 63;
-	unsigned long h = 1;
 
-	if (sh)
-		bpf_probe_read_kernel(&h, sizeof(h), &sh->action[idx].sa.sa_handler);
-	return h;
+	if (!sh)
+		return 1;
+	switch (sig) {
+	HANDLER_CASE(1); HANDLER_CASE(2); HANDLER_CASE(3); HANDLER_CASE(4);
+	HANDLER_CASE(5); HANDLER_CASE(6); HANDLER_CASE(7); HANDLER_CASE(8);
+	HANDLER_CASE(9); HANDLER_CASE(10); HANDLER_CASE(11); HANDLER_CASE(12);
+	HANDLER_CASE(13); HANDLER_CASE(14); HANDLER_CASE(15); HANDLER_CASE(16);
+	HANDLER_CASE(17); HANDLER_CASE(18); HANDLER_CASE(19); HANDLER_CASE(20);
+	HANDLER_CASE(21); HANDLER_CASE(22); HANDLER_CASE(23); HANDLER_CASE(24);
+	HANDLER_CASE(25); HANDLER_CASE(26); HANDLER_CASE(27); HANDLER_CASE(28);
+	HANDLER_CASE(29); HANDLER_CASE(30); HANDLER_CASE(31);
+	default:
+		return 1;
+	}
 }
 
 SEC("tp_btf/signal_generate")
@@ -156,12 +163,13 @@ int BPF_PROG(signals_generate, int sig, struct kernel_siginfo *info, struct task
 	     int group, int result)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct signals_event *e;
 	__u32 tgid = task->tgid;
+	struct signals_proc *p = proc_of(tgid);
+	struct signals_event *e;
 	bool in_rb = true;
 	__u64 blocked;
 
-	if (!is_watched(tgid))
+	if (!p)
 		return 0;
 	blocked = task->blocked.sig[0];
 	if (result == SIGNALS_DELIVERED && kills_by_default(sig) && sig > 0 &&
@@ -169,7 +177,7 @@ int BPF_PROG(signals_generate, int sig, struct kernel_siginfo *info, struct task
 		note_fatal(tgid, sig, task->pid, task->comm);
 	if (!targ_emit_signals)
 		return 0;
-	e = event_for(tgid, sig, false, TRACER_EV_SIGNAL, &in_rb);
+	e = event_for(p, sig, false, TRACER_EV_SIGNAL, &in_rb);
 	if (!e)
 		return 0;
 	e->sig = sig;
@@ -203,11 +211,12 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, handler;
+	struct signals_proc *p = proc_of(tgid);
 	struct signals_event *e;
 	bool stopping = false, in_rb = true;
 	unsigned long h;
 
-	if (!is_watched(tgid))
+	if (!p)
 		return 0;
 	h = (unsigned long)ka->sa.sa_handler;
 	handler = h == 0 ? SIGNALS_HANDLER_DEFAULT :
@@ -217,18 +226,18 @@ int BPF_PROG(signals_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 
 		note_fatal(tgid, sig, (__u32)id, cur->comm);
 	}
-	if (handler == SIGNALS_HANDLER_CUSTOM && sig > 0 && sig < 64) {
-		__u64 *mask = bpf_map_lookup_elem(&stop_signals, &tgid);
-
-		if (mask && (*mask & (1ULL << sig))) {
-			bpf_send_signal_thread(19 /* SIGSTOP */);
-			stopping = true;
-		}
+	/* bpf_send_signal_thread(SIGSTOP) from here queues SIGSTOP on the current thread;
+	 * it is taken on the way back to user space, after the handler's frame is set up
+	 * and before its first instruction, so the group stops with no tracer attached;
+	 * userspace dumps, then sends SIGCONT. */
+	if (handler == SIGNALS_HANDLER_CUSTOM && sig > 0 && sig < 64 && (p->stop & (1ULL << sig))) {
+		bpf_send_signal_thread(19 /* SIGSTOP */);
+		stopping = true;
 	}
 	/* A stop is always reported: watch dumps on it and sends SIGCONT. */
 	if (!targ_emit_signals && !stopping)
 		return 0;
-	e = event_for(tgid, sig, stopping, TRACER_EV_DELIVER, &in_rb);
+	e = event_for(p, sig, stopping, TRACER_EV_DELIVER, &in_rb);
 	if (!e)
 		return 0;
 	e->sig = sig;

@@ -55,16 +55,24 @@ struct signals_exit_event {
 };
 
 /*
- * A watched process's last SIGNALS_KEPT signal events, kept in a BPF map (tgid -> this)
- * instead of the ring buffer: a signal storm then costs no copy to userspace and no
- * consumer work, read only for a dump (watch's flight recorder). Events of signals in
- * @report (and BPF stops) still go through the ring buffer, where they can fire a
- * trigger. @head counts every event written; slot head % SIGNALS_KEPT is the next.
+ * What the signal programs keep for one watched process (tgid -> this, in the "procs"
+ * map), so that a signal of a storm costs one map lookup:
+ * - @stop, bit N: stop the process when signal N is about to run its handler (watch
+ *   --signal for handled signals, see signals_deliver).
+ * - @keep: the process's last SIGNALS_KEPT signal events are kept here instead of going
+ *   through the ring buffer: a storm then costs no copy to userspace and no consumer
+ *   work, read only for a dump (watch's flight recorder). Events of signals in @report
+ *   (and BPF stops) still go through the ring buffer, where they can fire a trigger.
+ *   @head counts every event written; slot head % SIGNALS_KEPT is the next.
+ * An entry exists only for a process in "watched" (userspace removes both together).
  */
 #define SIGNALS_KEPT 64 /* a power of two */
-struct signals_kept {
+struct signals_proc {
+	__u64 stop;
+	__u64 report;
+	__u32 keep;
+	__u32 pad;
 	__u64 head;
-	__u64 report;	    /* bit N: events of signal N go to the ring buffer */
 	struct signals_event ev[SIGNALS_KEPT];
 };
 

@@ -134,9 +134,12 @@ def test_signal_segv_on_worker_dumped_then_dies(watch, target, tmp_path):
     assert dump["path"].endswith(f".{t.pid}.core")
 
 
-def test_signal_usr1_handler_runs_after_dump(watch, target, tmp_path):
+# With and without the flight recorder's signals: the BPF stop and the kept events
+# share one entry per process in the signal programs' map.
+@pytest.mark.parametrize("flight", [[], ["--no-flight-signals"]], ids=["flight", "no-flight"])
+def test_signal_usr1_handler_runs_after_dump(watch, target, tmp_path, flight):
     t = target("sigtarget")
-    w = watch(t.pid, "--signal", "USR1", "-o", tmp_path)
+    w = watch(t.pid, "--signal", "USR1", *flight, "-o", tmp_path)
     # Every watched signal has a handler: BPF stops it, no ptrace.
     ev = w.wait_event("watching")
     assert ev["signals_by"] == "bpf" and ev["ptrace"] is False

@@ -51,6 +51,26 @@ def test_flight_recorder_has_signals(watch, target, tmp_path):
     assert t.alive()
 
 
+def test_flight_recorder_with_a_bpf_stop(watch, target, tmp_path):
+    """--signal USR1 (a BPF stop) keeps the other signals too: the SIGUSR2s sent
+    before the SIGUSR1 that fires are in that dump's flight recorder, the SIGUSR1
+    itself came through the ring buffer and fired."""
+    t = target("sigtarget")
+    w = watch(t.pid, "--signal", "USR1", "-o", tmp_path)
+    w.wait_event("watching")
+    for _ in range(2):
+        os.kill(t.pid, signal.SIGUSR2)
+        time.sleep(0.05)
+    os.kill(t.pid, signal.SIGUSR1)
+    dump = w.wait_event("dump")
+    assert w.finish() == 0  # -n 1: done after that dump
+    assert [e["detail"]["signal"] for e in w.of("trigger")] == ["SIGUSR1"]
+    fr = jq(open(dump["path"] + ".json").read(), ".flight_recorder")
+    usr2 = [e for e in fr if e["type"] == "signal" and e["signal"] == "SIGUSR2"]
+    assert len(usr2) == 2 and all(e["result"] == "ignored" for e in usr2), fr
+    assert t.alive()
+
+
 def test_no_flight_signals(watch, target, tmp_path):
     """--no-flight-signals: signals are not kept (no signal events in the flight
     recorder), the dump is taken all the same."""

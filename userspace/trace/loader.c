@@ -788,70 +788,114 @@ int tracer__remove_pid(struct tracer *t, pid_t pid)
 {
 	__u32 key = pid;
 
+	/* First: the signal programs take an entry in procs as "watched". */
 	if (t->sig)
-		bpf_map__delete_elem(t->sig->maps.kept, &key, sizeof(key), 0);
+		bpf_map__delete_elem(t->sig->maps.procs, &key, sizeof(key), 0);
 	if (t->watched_fd < 0)
 		return 0;
 	return bpf_map_delete_elem(t->watched_fd, &key) ? -errno : 0;
 }
 
+/*
+ * Reads @pid's entry in the signal programs' procs map into @p (zeroed when it has
+ * none), for set_proc(). Returns 1 when the entry exists, 0 when not, or -errno.
+ */
+static int get_proc(struct tracer *t, pid_t pid, struct signals_proc *p)
+{
+	__u32 key = pid;
+	int err;
+
+	err = bpf_map__lookup_elem(t->sig->maps.procs, &key, sizeof(key), p, sizeof(*p), 0);
+	if (err == -ENOENT) {
+		memset(p, 0, sizeof(*p));
+		return 0;
+	}
+	return err ? err : 1;
+}
+
+/*
+ * Writes @p back, or deletes the entry when it keeps nothing any more. The programs may
+ * write kept events into the entry meanwhile; the update replaces it, so a few events
+ * of that moment can be lost (only when the settings change).
+ */
+static int set_proc(struct tracer *t, pid_t pid, const struct signals_proc *p, bool existed)
+{
+	__u32 key = pid;
+	int err;
+
+	if (!p->keep && !p->stop) {
+		err = bpf_map__delete_elem(t->sig->maps.procs, &key, sizeof(key), 0);
+		return err == -ENOENT ? 0 : err;
+	}
+	return bpf_map__update_elem(t->sig->maps.procs, &key, sizeof(key), p, sizeof(*p),
+				    existed ? BPF_EXIST : BPF_NOEXIST);
+}
+
 int tracer__keep_signals(struct tracer *t, pid_t pid, uint64_t report)
 {
-	struct signals_kept *k;
-	__u32 key = pid;
+	struct signals_proc *p;
 	int err;
 
 	if (!t->sig || !(t->classes & TRACER_SIGNAL))
 		return -EOPNOTSUPP;
-	k = calloc(1, sizeof(*k));
-	if (!k)
+	p = malloc(sizeof(*p));
+	if (!p)
 		return -ENOMEM;
-	k->report = report;
-	err = bpf_map__update_elem(t->sig->maps.kept, &key, sizeof(key), k, sizeof(*k),
-				   BPF_NOEXIST);
-	free(k);
-	return err == -EEXIST ? 0 : err;
+	err = get_proc(t, pid, p);
+	if (err >= 0 && !(p->keep && p->report == report)) {
+		bool existed = err;
+
+		p->keep = 1;
+		p->report = report;
+		err = set_proc(t, pid, p, existed);
+	}
+	free(p);
+	return err < 0 ? err : 0;
 }
 
 int tracer__kept_signals(struct tracer *t, pid_t pid, struct signals_event *out)
 {
-	struct signals_kept *k;
-	__u32 key = pid;
+	struct signals_proc *p;
 	size_t n;
 	int err;
 
 	if (!t->sig)
 		return -EOPNOTSUPP;
-	k = malloc(sizeof(*k));
-	if (!k)
+	p = malloc(sizeof(*p));
+	if (!p)
 		return -ENOMEM;
-	err = bpf_map__lookup_elem(t->sig->maps.kept, &key, sizeof(key), k, sizeof(*k), 0);
-	if (err) {
-		free(k);
-		return err;
+	err = get_proc(t, pid, p);
+	if (err <= 0 || !p->keep) {
+		free(p);
+		return err < 0 ? err : -ENOENT;
 	}
 	/* Oldest first: the slot after the newest, when the ring has gone round. */
-	n = k->head < SIGNALS_KEPT ? k->head : SIGNALS_KEPT;
+	n = p->head < SIGNALS_KEPT ? p->head : SIGNALS_KEPT;
 	for (size_t i = 0; i < n; i++)
-		out[i] = k->ev[(k->head - n + i) % SIGNALS_KEPT];
-	free(k);
+		out[i] = p->ev[(p->head - n + i) % SIGNALS_KEPT];
+	free(p);
 	return (int)n;
 }
 
 int tracer__set_stop_signals(struct tracer *t, pid_t pid, uint64_t mask)
 {
-	__u32 key = pid;
-	__u64 value = mask;
+	struct signals_proc *p;
 	int err;
 
 	if (!t->sig)
 		return -EOPNOTSUPP;
-	if (mask)
-		err = bpf_map__update_elem(t->sig->maps.stop_signals, &key, sizeof(key), &value,
-					   sizeof(value), BPF_ANY);
-	else
-		err = bpf_map__delete_elem(t->sig->maps.stop_signals, &key, sizeof(key), 0);
-	return err == -ENOENT && !mask ? 0 : err;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	err = get_proc(t, pid, p);
+	if (err >= 0 && p->stop != mask) {
+		bool existed = err;
+
+		p->stop = mask;
+		err = set_proc(t, pid, p, existed);
+	}
+	free(p);
+	return err < 0 ? err : 0;
 }
 
 int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx)
