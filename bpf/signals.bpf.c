@@ -18,6 +18,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 targ_wake_signals = 0;
 /* False when only exits are wanted: signal_deliver then only notes fatal signals. */
 const volatile bool targ_emit_signals = true;
+/* Userspace keeps entries in procs (watch): look there first. Else (trace) only the
+ * watched map is looked at: one lookup a signal either way for a process of interest. */
+const volatile bool targ_controls = false;
 
 /* include/linux/sched/signal.h; stable since 2.6. */
 #define SIGNAL_GROUP_EXIT 0x00000004
@@ -49,13 +52,14 @@ struct {
 } procs SEC(".maps");
 
 /* @tgid's entry in procs, or the empty one when it has none; NULL when it is not
- * watched. One lookup for a process with an entry (a storm on a watched process). */
+ * watched. One lookup for a process with an entry (a storm on a watched process), and
+ * for every process when userspace keeps no entries. */
 static __always_inline struct signals_proc *proc_of(__u32 tgid)
 {
 	static struct signals_proc none; /* never written: keep and stop are 0 */
-	struct signals_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct signals_proc *p;
 
-	if (p)
+	if (targ_controls && (p = bpf_map_lookup_elem(&procs, &tgid)))
 		return p;
 	return is_watched(tgid) ? &none : NULL;
 }

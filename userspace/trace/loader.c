@@ -202,6 +202,7 @@ static int open_signals(struct tracer *t, bool want_signals, bool want_exit)
 	s->rodata->targ_all = t->opts.all;
 	s->rodata->targ_wake_signals = t->opts.wake_signals;
 	s->rodata->targ_emit_signals = want_signals;
+	s->rodata->targ_controls = t->opts.signal_controls;
 	/* signal_generate and signal_deliver stay for exits too: they note the fatal
 	 * signal (targ_emit_signals off: no events). */
 	if (!want_exit)
@@ -836,7 +837,7 @@ int tracer__keep_signals(struct tracer *t, pid_t pid, uint64_t report)
 	struct signals_proc *p;
 	int err;
 
-	if (!t->sig || !(t->classes & TRACER_SIGNAL))
+	if (!t->sig || !(t->classes & TRACER_SIGNAL) || !t->opts.signal_controls)
 		return -EOPNOTSUPP;
 	p = malloc(sizeof(*p));
 	if (!p)
@@ -882,7 +883,7 @@ int tracer__set_stop_signals(struct tracer *t, pid_t pid, uint64_t mask)
 	struct signals_proc *p;
 	int err;
 
-	if (!t->sig)
+	if (!t->sig || !t->opts.signal_controls)
 		return -EOPNOTSUPP;
 	p = malloc(sizeof(*p));
 	if (!p)

@@ -31,6 +31,10 @@ struct tracer_opts {
 	uint64_t threshold_ns;	/* latency events and stuck requests from this duration */
 	uint64_t wake_signals;	/* bit N: wake the consumer at once for signal N */
 	bool wake_exceptions;	/* wake the consumer at once for each throw */
+	/* tracer__set_stop_signals and tracer__keep_signals are used: the signal programs
+	 * then look a watched process up in their per-process map first (one lookup for
+	 * such a process, two for the others); without, only in "watched". */
+	bool signal_controls;
 };
 
 /*
@@ -61,14 +65,14 @@ int tracer__remove_pid(struct tracer *t, pid_t pid);
 
 /* With TRACER_SIGNAL or TRACER_EXIT: bit N of @mask set, a handled signal N stops process @pid
  * (SIGSTOP from signal_deliver) before its handler runs; the caller dumps and sends
- * SIGCONT. 0 clears. -EOPNOTSUPP without the signals program. */
+ * SIGCONT. 0 clears. -EOPNOTSUPP without the signals program or signal_controls. */
 int tracer__set_stop_signals(struct tracer *t, pid_t pid, uint64_t mask);
 
 /*
  * With TRACER_SIGNAL: process @pid's signal events are kept in a BPF map (its last
  * SIGNALS_KEPT, bpf/signals.h) instead of coming through the ring buffer, except those
  * of the signals in @report (bit N: signal N) and BPF stops. -EOPNOTSUPP without the
- * signals program. Dropped by tracer__remove_pid.
+ * signals program or signal_controls. Dropped by tracer__remove_pid.
  */
 int tracer__keep_signals(struct tracer *t, pid_t pid, uint64_t report);
 

@@ -1909,6 +1909,7 @@ static int do_watch(int argc, char **argv)
 	/* Signals sent and taken, for the flight recorder (never waking us: kept raw). */
 	if (!a.no_flight_signals)
 		to.classes |= TRACER_SIGNAL;
+	to.signal_controls = true; /* BPF stops and kept signals */
 	if (to.classes && !(to.classes & ~(TRACER_EXIT | TRACER_SIGNAL))) {
 		/* Only for the flight recorder and --signal: without BPF, ptrace does it all. */
 		if (tracer__open(&to, &w->tracer, why, sizeof(why))) {
