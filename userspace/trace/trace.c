@@ -532,6 +532,7 @@ static int do_trace(int argc, char **argv)
 			json_object_set_new(j, "threshold_ns", json_integer(args.threshold_ns));
 			json_set(j, "probe_entry", tracer__latency_entry_cost(t) ?
 				 json_string(tracer__latency_entry_cost(t)) : NULL);
+			json_set(j, "probe_attach", json_string(tracer__latency_attach(t)));
 		}
 		emit(&s, j);
 	}
