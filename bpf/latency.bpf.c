@@ -165,13 +165,18 @@ SEC("uprobe")
 int latency_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sp = user_sp(ctx), n;
-	struct latency_thread *t;
+	__u32 idx = (__u32)id & targ_slot_mask;
+	struct latency_thread *t = bpf_map_lookup_elem(&inflight, &idx);
 
-	if (targ_filter && !is_watched(id >> 32))
-		return 0;
-	t = thread_of(id, true);
-	if (!t)
-		return 0;
+	/* A thread holding its slot passed the filter when it took it (and frees it when
+	 * it exits or execs), so only the others pay the watched-set lookup. */
+	if (!t || t->owner != id) {
+		if (targ_filter && !is_watched(id >> 32))
+			return 0;
+		t = thread_of(id, true);
+		if (!t)
+			return 0;
+	}
 	n = t->depth;
 	if (n > LATENCY_DEPTH)
 		n = LATENCY_DEPTH;
