@@ -145,7 +145,6 @@ static int attach_prog(struct tracer *t, struct bpf_program *prog)
 static int on_ring(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
-
 	const struct tracer_header *h = data;
 
 	if (size >= sizeof(*h) && h->type == TRACER_EV_LATENCY_FORK) {
