@@ -42,6 +42,9 @@ const volatile bool targ_filter = false;
 /* TID -> slot: LATENCY_SLOTS - 1, lower only with the TRACEDUMP_LATENCY_SLOTS test hook
  * (threads then share slots, so the hash fallback is what gets tested). */
 const volatile __u32 targ_slot_mask = LATENCY_SLOTS - 1;
+/* task_struct's tgid, from the kernel's BTF by the loader (no CO-RE here, see above);
+ * only latency_fork reads it. */
+const volatile __u32 targ_task_tgid_off = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -162,13 +165,18 @@ SEC("uprobe")
 int latency_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sp = user_sp(ctx), n;
-	struct latency_thread *t;
+	__u32 idx = (__u32)id & targ_slot_mask;
+	struct latency_thread *t = bpf_map_lookup_elem(&inflight, &idx);
 
-	if (targ_filter && !is_watched(id >> 32))
-		return 0;
-	t = thread_of(id, true);
-	if (!t)
-		return 0;
+	/* A thread holding its slot passed the filter when it took it (and frees it when
+	 * it exits or execs), so only the others pay the watched-set lookup. */
+	if (!t || t->owner != id) {
+		if (targ_filter && !is_watched(id >> 32))
+			return 0;
+		t = thread_of(id, true);
+		if (!t)
+			return 0;
+	}
 	n = t->depth;
 	if (n > LATENCY_DEPTH)
 		n = LATENCY_DEPTH;
@@ -281,6 +289,30 @@ SEC("tp_btf/sched_process_exit")
 int latency_exit(void *ctx)
 {
 	forget_current();
+	return 0;
+}
+
+/*
+ * Loaded with the uprobe_multi links attached per PID only: tells the loader that a
+ * watched process forked, so it can take the inherited breakpoints out of the child
+ * (uprobe_multi__purge). A new thread shares the breakpoints and is ignored. Runs in
+ * the parent.
+ */
+SEC("tp_btf/sched_process_fork")
+int latency_fork(__u64 *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, child_tgid = 0;
+	struct tracer_header *e;
+
+	if (!is_watched(tgid))
+		return 0;
+	if (bpf_probe_read_kernel(&child_tgid, sizeof(child_tgid),
+				  (void *)(long)ctx[1] + targ_task_tgid_off) ||
+	    child_tgid == tgid)
+		return 0;
+	e = reserve(sizeof(*e), TRACER_EV_LATENCY_FORK);
+	if (e)
+		submit(e, true);
 	return 0;
 }
 

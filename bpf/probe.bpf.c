@@ -63,6 +63,14 @@ int probe_uprobe(void *ctx)
 	return 0;
 }
 
+/* The same through a uprobe_multi link (loaded with that expected attach type). */
+SEC("uprobe")
+int probe_uprobe_multi(void *ctx)
+{
+	report(PROBE_UPROBE_MULTI);
+	return 0;
+}
+
 /* Expected to fail here (no kprobes, fentry EPERM); probed so doctor can say so. */
 SEC("kprobe/do_nanosleep")
 int probe_kprobe(void *ctx)

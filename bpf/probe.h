@@ -11,7 +11,8 @@ enum probe_kind {
 	PROBE_UPROBE = 3,
 	PROBE_KPROBE = 4,
 	PROBE_FENTRY = 5,
-	PROBE_KIND_MAX = 6,
+	PROBE_UPROBE_MULTI = 6,
+	PROBE_KIND_MAX = 7,
 };
 
 struct probe_event {

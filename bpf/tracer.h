@@ -17,7 +17,9 @@ enum tracer_event_type {
 	TRACER_EV_EXIT = 4,	 /* signals: the last thread of a process exited */
 	TRACER_EV_LATENCY = 5,	 /* latency: a request over the threshold returned */
 	TRACER_EV_EXCEPTION = 6, /* exceptions: __cxa_throw */
-	TRACER_EV_MAX = 7,
+	/* latency: a watched process forked (loader-internal: the uprobe_multi purge) */
+	TRACER_EV_LATENCY_FORK = 7,
+	TRACER_EV_MAX = 8,
 };
 
 /* Slots of each program's per-CPU "stats" array. */

@@ -7,7 +7,8 @@ def test_doctor_reports_bpf_features(td):
     assert r.rc == 0, r
     bpf = r.jq(".bpf")
     # These machines (and CI) run 6.18 as root: these attach types work...
-    for feature in ("btf", "ringbuf", "tp_btf", "raw_tracepoint", "uprobe"):
+    # uprobe_multi: Linux 6.6+ (this machine runs 6.18)
+    for feature in ("btf", "ringbuf", "tp_btf", "raw_tracepoint", "uprobe", "uprobe_multi"):
         assert bpf[feature]["ok"] is True, (feature, bpf[feature])
     # ...and fentry is refused with EPERM, which doctor must say, not hide.
     assert bpf["fentry"]["ok"] is False

@@ -64,6 +64,9 @@ def test_latency_still_works_without_btf(target):
         assert line, f"trace ended: {p.stderr.read()}"
         start = jq(line, ".")
         assert start["type"] == "start" and start["classes"] == ["latency"], start
+        # uprobe_multi needs the tp_btf fork program (which needs BTF) to purge a forked
+        # child's breakpoints, so the perf-event uprobes are used.
+        assert start["probe_attach"] == "perf_event", start
         os.kill(t.pid, signal.SIGUSR1)
         while True:
             line = t.proc.stdout.readline()

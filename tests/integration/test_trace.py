@@ -115,14 +115,24 @@ class Trace:
 def trace():
     started = []
 
-    def start(*args):
-        t = Trace(*args)
+    def start(*args, env=None):
+        t = Trace(*args, env=env)
         started.append(t)
         return t
 
     yield start
     for t in started:
         t.kill()
+
+
+# How the latency uprobes are attached: uprobe_multi links where the kernel has them
+# (6.6+, the default), or perf-event uprobes, the fallback, forced by the
+# TRACEDUMP_UPROBE_MULTI=0 test hook.
+ATTACH_MODES = ["uprobe_multi", "perf_event"]
+
+
+def attach_env(mode):
+    return dict(os.environ, TRACEDUMP_UPROBE_MULTI="0") if mode == "perf_event" else None
 
 
 def schedstat_ns(pid, tid):
@@ -233,12 +243,14 @@ def test_exit_code_and_killed_by_another_process(target, trace):
     assert not [e for e in events if e["type"] in ("signal", "signal_deliver")]
 
 
-def test_slow_requests_with_duration_and_stack(target, trace):
+@pytest.mark.parametrize("mode", ATTACH_MODES)
+def test_slow_requests_with_duration_and_stack(target, trace, mode):
     delays = [0, 250, 0, 5, 300, 0, 150]
     t = target("reqserver", *delays)
     worker = int(t.ready_line.split()[2])
     tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
-               "--events", "latency")
+               "--events", "latency", env=attach_env(mode))
+    assert tr.events[0]["probe_attach"] == mode
     os.kill(t.pid, signal.SIGUSR1)
     truth = {}
     for _ in delays:
@@ -483,10 +495,11 @@ def test_usdt_missing_probe(td, target):
     assert "nothing_start" in r.error()["error"]
 
 
-def test_recursion_times_each_level(target, trace):
+@pytest.mark.parametrize("mode", ATTACH_MODES)
+def test_recursion_times_each_level(target, trace, mode):
     t = target("nester", "recurse")
     tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
-               "--events", "latency")
+               "--events", "latency", env=attach_env(mode))
     os.kill(t.pid, signal.SIGUSR1)
     outer = int(read_line(t, "recursed")[1])
     rc, events = tr.stop()
@@ -516,10 +529,11 @@ def test_recursion_deeper_than_timed(target, trace):
     assert events[-1]["latency"]["requests"] == 5
 
 
-def test_call_left_by_longjmp_does_not_hide_the_next_stuck_one(target, trace):
+@pytest.mark.parametrize("mode", ATTACH_MODES)
+def test_call_left_by_longjmp_does_not_hide_the_next_stuck_one(target, trace, mode):
     t = target("nester", "jump")
     tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "500ms",
-               "--events", "latency")
+               "--events", "latency", env=attach_env(mode))
     os.kill(t.pid, signal.SIGUSR1)
     read_line(t, "jumped")
     stuck_start = int(read_line(t, "stuck_start")[1])
@@ -578,10 +592,12 @@ def test_two_threads_at_once(target, slots):
     assert events[-1]["stats"]["missed_returns"] == 0 and events[-1]["stats"]["map_full"] == 0
 
 
-def test_follow_latency_into_a_forked_child(target, trace):
+@pytest.mark.parametrize("mode", ATTACH_MODES)
+def test_follow_latency_into_a_forked_child(target, trace, mode):
     t = target("nester", "fork")
     tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
-               "--events", "latency", "--follow")
+               "--events", "latency", "--follow", env=attach_env(mode))
+    assert tr.events[0]["probe_attach"] == mode
     os.kill(t.pid, signal.SIGUSR1)
     child = int(read_line(t, "child")[1])
     # The child's slow request, then its stuck one, under the child's pid.
@@ -595,13 +611,53 @@ def test_follow_latency_into_a_forked_child(target, trace):
     assert events[-1]["stats"]["missed_returns"] == 0
 
 
-def test_without_follow_a_child_is_not_traced(target, trace):
+def function_bytes(pid, path, symbol, n=8):
+    """The first @n bytes of @symbol of ELF @path as process @pid's memory has them
+    (a uprobe's breakpoint shows there), and as the file has them."""
+    value = text_addr = text_off = None
+    for line in subprocess.run(["readelf", "-sW", str(path)], capture_output=True,
+                               text=True, check=True).stdout.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[7] == symbol and f[3] == "FUNC":
+            value = int(f[1], 16)
+    for line in subprocess.run(["readelf", "-SW", str(path)], capture_output=True,
+                               text=True, check=True).stdout.splitlines():
+        f = line.replace("[ ", "[").split()
+        if len(f) > 4 and f[1] == ".text":
+            text_addr, text_off = int(f[3], 16), int(f[4], 16)
+    off = value - text_addr + text_off
+    real = os.path.realpath(path)
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        f = line.split()
+        start, end = (int(x, 16) for x in f[0].split("-"))
+        moff = int(f[2], 16)
+        if len(f) >= 6 and f[5] == real and moff <= off < moff + (end - start):
+            with open(f"/proc/{pid}/mem", "rb") as mem:
+                mem.seek(start + off - moff)
+                in_memory = mem.read(n)
+            with open(real, "rb") as fh:
+                fh.seek(off)
+                return in_memory, fh.read(n)
+    pytest.fail(f"{symbol} of {path} not mapped in {pid}")
+
+
+@pytest.mark.parametrize("mode", ATTACH_MODES)
+def test_without_follow_a_child_is_not_traced(target, trace, mode):
     t = target("nester", "fork")
     tr = trace(t.pid, "--latency", f"{t.path}:handle_request", "--threshold", "100ms",
-               "--events", "latency")
+               "--events", "latency", env=attach_env(mode))
+    assert tr.events[0]["probe_attach"] == mode
     os.kill(t.pid, signal.SIGUSR1)
-    read_line(t, "child")
+    child = int(read_line(t, "child")[1])
     read_line(t, "req")
+    # The child, forked with the parent's breakpoint in its copy of the text, is rid of
+    # it: it would pay a trap per call untraced. A perf-event uprobe's filter asks the
+    # kernel to remove it at the first hit; a uprobe_multi link never does, so the
+    # tracer purges it when the fork program tells it of the child.
+    in_child, in_file = function_bytes(child, t.path, "handle_request")
+    assert in_child == in_file
+    in_parent, _ = function_bytes(t.pid, t.path, "handle_request")
+    assert in_parent != in_file  # the parent keeps its probe
     time.sleep(0.5)
     rc, events = tr.stop()
     assert rc == 0, tr.stderr

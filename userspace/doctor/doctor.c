@@ -126,6 +126,7 @@ static json_t *summarize(const struct features *f, bool can_ptrace, json_t **mis
 	json_object_set_new(works, "trace_follow", json_boolean(tp_btf));
 	json_object_set_new(works, "trace_latency", json_boolean(uprobe));
 	json_object_set_new(works, "trace_exceptions", json_boolean(uprobe));
+
 	summarize_precopy(works, *missing, can_ptrace);
 	if (!can_ptrace)
 		json_array_append_new(*missing, json_string("ptrace: dumps need root or "
@@ -146,6 +147,10 @@ static json_t *summarize(const struct features *f, bool can_ptrace, json_t **mis
 	if (!r[FEATURE_FENTRY].ok)
 		json_array_append_new(*missing, json_string("fentry/fexit: not used by "
 							    "tracedump; tp_btf covers it"));
+	if (uprobe && !r[FEATURE_UPROBE_MULTI].ok)
+		json_array_append_new(*missing, json_string(
+			"uprobe_multi: refused (Linux 6.6+); the latency probes attach as "
+			"perf-event uprobes, which cost more per call"));
 	if (!r[FEATURE_TRACEPOINT].ok && !features__tracefs_mounted())
 		json_array_append_new(*missing, json_string(
 			"tracefs: not mounted, so classic tracepoints cannot attach; tracedump "
@@ -187,6 +192,9 @@ static void print_table(json_t *j)
 			       json_string_value(err));
 		printf("\n");
 	}
+	if (json_is_string(json_object_get(j, "latency_attach")))
+		printf("%-22s %s\n", "latency probes attach",
+		       json_string_value(json_object_get(j, "latency_attach")));
 	printf("\nWhat works:\n");
 	json_object_foreach(json_object_get(j, "works"), key, v)
 		printf("  %-20s %s\n", key, json_is_true(v) ? "yes" : "no");
@@ -257,6 +265,18 @@ static int do_doctor(int argc, char **argv)
 	json_set(j, "bpf", features__to_json(&feats));
 	works = summarize(&feats, can_ptrace, &missing);
 	json_set(j, "works", works);
+	/* How trace's latency probes attach (docs/trace.md): uprobe_multi links, cheaper
+	 * per call, need the tp_btf fork program to purge a forked child's breakpoints
+	 * when attached per PID; otherwise perf-event uprobes. */
+	{
+		const struct feature_result *r = feats.r;
+		bool tp_btf = r[FEATURE_BTF].ok && r[FEATURE_TP_BTF].ok && r[FEATURE_RINGBUF].ok;
+
+		json_set(j, "latency_attach",
+			 !r[FEATURE_UPROBE].ok || !r[FEATURE_RINGBUF].ok ? json_null() :
+			 json_string(r[FEATURE_UPROBE_MULTI].ok && tp_btf ? "uprobe_multi"
+									  : "perf_event"));
+	}
 	json_set(j, "missing", missing);
 
 	if (statvfs(args.dir, &vfs) == 0)

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "doctor/features.h"
+#include "trace/uprobe_multi.h"
 #include "probe.h"
 #include "probe.skel.h"
 
@@ -24,6 +25,7 @@ const char *const feature_names[FEATURE_MAX] = {
 	[FEATURE_UPROBE] = "uprobe",
 	[FEATURE_KPROBE] = "kprobe",
 	[FEATURE_FENTRY] = "fentry",
+	[FEATURE_UPROBE_MULTI] = "uprobe_multi",
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -103,6 +105,8 @@ static struct bpf_program *probe_prog(struct probe_bpf *skel, enum feature feat)
 		return skel->progs.probe_kprobe;
 	case FEATURE_FENTRY:
 		return skel->progs.probe_fentry;
+	case FEATURE_UPROBE_MULTI:
+		return skel->progs.probe_uprobe_multi;
 	default:
 		return NULL;
 	}
@@ -112,6 +116,7 @@ static const enum probe_kind probe_kind_of[FEATURE_MAX] = {
 	[FEATURE_TP_BTF] = PROBE_TP_BTF,	 [FEATURE_TRACEPOINT] = PROBE_TRACEPOINT,
 	[FEATURE_RAW_TP] = PROBE_RAW_TP,	 [FEATURE_UPROBE] = PROBE_UPROBE,
 	[FEATURE_KPROBE] = PROBE_KPROBE,	 [FEATURE_FENTRY] = PROBE_FENTRY,
+	[FEATURE_UPROBE_MULTI] = PROBE_UPROBE_MULTI,
 };
 
 /* Loads only @feat's program, attaches it, provokes it and waits for its event. */
@@ -122,6 +127,7 @@ static void probe_one(enum feature feat, struct feature_result *res)
 	struct bpf_link *link = NULL;
 	struct bpf_program *prog, *want;
 	struct fired fired = { 0 };
+	int link_fd = -1;
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
 	int err;
 
@@ -138,6 +144,8 @@ static void probe_one(enum feature feat, struct feature_result *res)
 	want = probe_prog(skel, feat);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, prog == want);
+	if (feat == FEATURE_UPROBE_MULTI)
+		bpf_program__set_expected_attach_type(want, TD_BPF_TRACE_UPROBE_MULTI);
 
 	/* Load & verify BPF programs */
 	res->step = "load";
@@ -149,21 +157,36 @@ static void probe_one(enum feature feat, struct feature_result *res)
 
 	/* Attach */
 	res->step = "attach";
-	if (feat == FEATURE_UPROBE) {
+	if (feat == FEATURE_UPROBE || feat == FEATURE_UPROBE_MULTI) {
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "tracedump_uprobe_probe_target");
 		char exe[4096];
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		uint64_t off;
 
 		if (n < 0) {
 			res->err = -errno;
 			goto cleanup;
 		}
 		exe[n] = '\0';
-		link = bpf_program__attach_uprobe_opts(want, getpid(), exe, 0, &opts);
+		if (feat == FEATURE_UPROBE) {
+			link = bpf_program__attach_uprobe_opts(want, getpid(), exe, 0, &opts);
+		} else {
+			err = uprobe_file_function_offset(exe, "tracedump_uprobe_probe_target", &off);
+			if (!err) {
+				link_fd = uprobe_multi__attach(bpf_program__fd(want), exe, off,
+							       false, getpid());
+				err = link_fd < 0 ? link_fd : 0;
+			}
+			if (err) {
+				res->err = err;
+				goto cleanup;
+			}
+			link = NULL;
+		}
 	} else {
 		link = bpf_program__attach(want);
 	}
-	if (!link) {
+	if (!link && link_fd < 0) {
 		res->err = -errno;
 		goto cleanup;
 	}
@@ -187,6 +210,8 @@ static void probe_one(enum feature feat, struct feature_result *res)
 cleanup:
 	ring_buffer__free(rb);
 	bpf_link__destroy(link);
+	if (link_fd >= 0)
+		close(link_fd);
 	probe_bpf__destroy(skel);
 }
 

@@ -19,6 +19,7 @@ enum feature {
 	FEATURE_UPROBE,
 	FEATURE_KPROBE,
 	FEATURE_FENTRY,
+	FEATURE_UPROBE_MULTI, /* a uprobe_multi link (6.6+): the cheaper latency probes */
 	FEATURE_MAX,
 };
 

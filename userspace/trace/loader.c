@@ -15,11 +15,13 @@
 #include <libelf.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "common/procfs.h"
 #include "doctor/features.h"
 #include "trace/loader.h"
+#include "trace/uprobe_multi.h"
 #include "tracer.h"
 #include "cputime.h"
 #include "latency.h"
@@ -41,6 +43,12 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
+	int *link_fds; /* uprobe_multi links (libbpf 1.1 cannot wrap them in a bpf_link) */
+	size_t nlink_fds, link_fds_cap;
+	bool lat_multi; /* the latency uprobes are uprobe_multi links, not perf events */
+	/* Per-PID uprobe_multi attachments, purged from a watched process's new child. */
+	struct lat_attached { char path[PATH_MAX]; uint64_t offset; pid_t pid; } *purge;
+	size_t npurge;
 	char warnings[2048];
 	double mono_to_epoch;
 	tracer_event_fn fn;
@@ -104,6 +112,23 @@ static int keep_link(struct tracer *t, struct bpf_link *link)
 	return 0;
 }
 
+static int keep_link_fd(struct tracer *t, int fd)
+{
+	if (t->nlink_fds == t->link_fds_cap) {
+		size_t cap = t->link_fds_cap ? 2 * t->link_fds_cap : 16;
+		int *n = realloc(t->link_fds, cap * sizeof(*n));
+
+		if (!n) {
+			close(fd);
+			return -ENOMEM;
+		}
+		t->link_fds = n;
+		t->link_fds_cap = cap;
+	}
+	t->link_fds[t->nlink_fds++] = fd;
+	return 0;
+}
+
 /* Attaches a tracepoint program (its SEC names the tracepoint); NULL prog: nothing. */
 static int attach_prog(struct tracer *t, struct bpf_program *prog)
 {
@@ -120,7 +145,15 @@ static int attach_prog(struct tracer *t, struct bpf_program *prog)
 static int on_ring(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
+	const struct tracer_header *h = data;
 
+	if (size >= sizeof(*h) && h->type == TRACER_EV_LATENCY_FORK) {
+		/* Few entries (one per watched PID); a failure leaves the child paying the
+		 * trap untraced, which is all this can cost. */
+		for (size_t i = 0; i < t->npurge; i++)
+			uprobe_multi__purge(t->purge[i].path, t->purge[i].offset, t->purge[i].pid);
+		return 0;
+	}
 	t->handled++;
 	return t->fn ? t->fn(t->fn_ctx, data, size) : 0;
 }
@@ -220,11 +253,39 @@ static int open_signals(struct tracer *t, bool want_signals, bool want_exit)
 	return add_ring(t, s->maps.rb);
 }
 
+/* Byte offset of task_struct's tgid in the kernel's BTF, 0 when not found. */
+static __u32 task_tgid_offset(void)
+{
+	struct btf *btf = btf__parse(features__btf_path(), NULL);
+	__u32 off = 0;
+	int id;
+
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT);
+	if (id > 0) {
+		const struct btf_type *ty = btf__type_by_id(btf, id);
+		const struct btf_member *m = btf_members(ty);
+
+		for (int i = 0; i < btf_vlen(ty); i++, m++) {
+			const char *name = btf__name_by_offset(btf, m->name_off);
+
+			if (name && !strcmp(name, "tgid")) {
+				off = btf_member_bit_offset(ty, i) / 8;
+				break;
+			}
+		}
+	}
+	btf__free(btf);
+	return off;
+}
+
 static int open_latency(struct tracer *t, bool have_tp_btf)
 {
 	struct latency_bpf *s;
 	bool usdt = t->latency.kind == LATENCY_USDT;
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = features__btf_override());
+	__u32 tgid_off = 0;
 	int err;
 
 	s = latency_bpf__open_opts(&oo);
@@ -242,6 +303,18 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 		if (n && n <= LATENCY_SLOTS && !(n & (n - 1)))
 			s->rodata->targ_slot_mask = n - 1;
 	}
+	if (t->lat_multi && !t->opts.follow && !t->opts.all &&
+	    !(have_tp_btf && (tgid_off = task_tgid_offset())))
+		t->lat_multi = false; /* a forked child's breakpoints could not be purged */
+	if (t->lat_multi) {
+		bpf_program__set_expected_attach_type(s->progs.latency_entry,
+						      TD_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(s->progs.latency_return,
+						      TD_BPF_TRACE_UPROBE_MULTI);
+	}
+	/* Only per PID: with --follow or --all a child is traced, not purged. */
+	s->rodata->targ_task_tgid_off = t->lat_multi ? tgid_off : 0;
+	bpf_program__set_autoload(s->progs.latency_fork, s->rodata->targ_task_tgid_off != 0);
 	bpf_program__set_autoload(s->progs.latency_entry, !usdt);
 	bpf_program__set_autoload(s->progs.latency_return, !usdt);
 	bpf_program__set_autoload(s->progs.latency_usdt_start, usdt);
@@ -268,7 +341,8 @@ static int open_latency(struct tracer *t, bool have_tp_btf)
 		return -errno;
 	}
 	if ((err = attach_prog(t, s->progs.latency_exit)) ||
-	    (err = attach_prog(t, s->progs.latency_exec)))
+	    (err = attach_prog(t, s->progs.latency_exec)) ||
+	    (err = attach_prog(t, s->progs.latency_fork)))
 		return err;
 	return add_ring(t, s->maps.rb);
 }
@@ -309,48 +383,6 @@ static const char *feature_error(const struct features *f, enum feature feat, ch
 	return buf;
 }
 
-/* The file offset of function @name in ELF @fd (symtab, then dynsym); 0 or -ENOENT. */
-static int elf_function_offset(int fd, const char *name, uint64_t *off)
-{
-	Elf *elf;
-	Elf_Scn *scn = NULL;
-	int ret = -ENOENT;
-
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf)
-		return -ENOEXEC;
-	while (ret && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			GElf_Shdr tsh;
-			Elf_Scn *tscn;
-			const char *n;
-
-			if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-			    sym.st_shndx == SHN_UNDEF)
-				continue;
-			n = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (!n || strcmp(n, name))
-				continue;
-			tscn = elf_getscn(elf, sym.st_shndx);
-			if (!tscn || !gelf_getshdr(tscn, &tsh))
-				continue;
-			*off = sym.st_value - tsh.sh_addr + tsh.sh_offset;
-			ret = 0;
-			break;
-		}
-	}
-	elf_end(elf);
-	return ret;
-}
-
 /* Reads the probed function's first bytes to say what its uprobe costs (MEASURED.md:
  * 0.62 / 0.94 / 4.3 us for nop5 / push %rbp / single-stepped on 6.18). */
 static void note_entry_cost(struct tracer *t, const char *binary)
@@ -365,7 +397,7 @@ static void note_entry_cost(struct tracer *t, const char *binary)
 	if (fd < 0)
 		return;
 	if ((t->latency.kind == LATENCY_OFFSET ||
-	     elf_function_offset(fd, t->latency.symbol, &off) == 0) &&
+	     uprobe_function_offset(fd, t->latency.symbol, &off) == 0) &&
 	    pread(fd, insn, sizeof(insn), off) == (ssize_t)sizeof(insn))
 		snprintf(t->entry_cost, sizeof(t->entry_cost), "%s",
 			 uprobe_entry_cost(insn, sizeof(insn)));
@@ -375,6 +407,69 @@ static void note_entry_cost(struct tracer *t, const char *binary)
 const char *tracer__latency_entry_cost(const struct tracer *t)
 {
 	return t->entry_cost[0] ? t->entry_cost : NULL;
+}
+
+/* attach_latency with uprobe_multi links: the offset is ours to find (libbpf 1.1 does
+ * it only for its own attach). */
+static int attach_latency_multi(struct tracer *t, pid_t pid, const char *binary, char *err,
+				size_t errlen)
+{
+	const struct latency_spec *l = &t->latency;
+	uint64_t off = l->offset;
+	int fd, ret = 0;
+
+	if (l->kind == LATENCY_SYMBOL) {
+		fd = open(binary, O_RDONLY | O_CLOEXEC);
+		ret = fd < 0 ? -errno : uprobe_function_offset(fd, l->symbol, &off);
+		if (fd >= 0)
+			close(fd);
+		if (ret) {
+			seterr(err, errlen, "cannot attach a uprobe to %s in %s: %s%s", l->symbol,
+			       binary, strerror(-ret),
+			       ret == -ENOENT ? " (no such function or file)" : "");
+			return ret;
+		}
+	}
+	for (int ret_probe = 0; ret_probe < 2; ret_probe++) {
+		struct bpf_program *prog = ret_probe ? t->lat->progs.latency_return
+						     : t->lat->progs.latency_entry;
+
+		fd = uprobe_multi__attach(bpf_program__fd(prog), binary, off, ret_probe,
+					  pid < 0 ? 0 : pid);
+		if (fd < 0) {
+			ret = fd;
+			if (l->kind == LATENCY_SYMBOL)
+				seterr(err, errlen, "cannot attach a %s (uprobe_multi) to %s in %s: "
+				       "%s", ret_probe ? "uretprobe" : "uprobe", l->symbol, binary,
+				       strerror(-ret));
+			else
+				seterr(err, errlen, "cannot attach a %s (uprobe_multi) at offset "
+				       "0x%llx of %s: %s", ret_probe ? "uretprobe" : "uprobe",
+				       (unsigned long long)off, binary, strerror(-ret));
+			return ret;
+		}
+		if ((ret = keep_link_fd(t, fd)))
+			return ret;
+	}
+	if (pid > 0 && bpf_program__autoload(t->lat->progs.latency_fork)) {
+		struct lat_attached *n = realloc(t->purge, (t->npurge + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->purge = n;
+		snprintf(n[t->npurge].path, sizeof(n[t->npurge].path), "%s", binary);
+		n[t->npurge].offset = off;
+		n[t->npurge].pid = pid;
+		t->npurge++;
+	}
+	return 0;
+}
+
+const char *tracer__latency_attach(const struct tracer *t)
+{
+	if (!t->lat || t->latency.kind == LATENCY_USDT)
+		return t->lat ? "perf_event" : NULL;
+	return t->lat_multi ? "uprobe_multi" : "perf_event";
 }
 
 /* Uprobes on one binary for one process (-1: all) */
@@ -402,6 +497,8 @@ static int attach_latency(struct tracer *t, pid_t pid, const char *binary, char 
 		}
 		return keep_link(t, link);
 	}
+	if (t->lat_multi)
+		return attach_latency_multi(t, pid, binary, err, errlen);
 	for (int ret_probe = 0; ret_probe < 2; ret_probe++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret_probe);
 		struct bpf_program *prog = ret_probe ? t->lat->progs.latency_return
@@ -436,6 +533,15 @@ fail_start:
 	return ret;
 }
 
+/* Test hook: TRACEDUMP_UPROBE_MULTI=0 takes the perf-event uprobes (the fallback for
+ * kernels before 6.6) where uprobe_multi links would be used. */
+static bool uprobe_multi_wanted(void)
+{
+	const char *env = getenv("TRACEDUMP_UPROBE_MULTI");
+
+	return !env || strcmp(env, "0");
+}
+
 int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err, size_t errlen)
 {
 	struct tracer *t;
@@ -467,6 +573,9 @@ int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err,
 		mask |= 1u << FEATURE_TP_BTF;
 	if (want & (TRACER_LATENCY | TRACER_EXCEPTION))
 		mask |= 1u << FEATURE_UPROBE;
+	if ((want & TRACER_LATENCY) && opts->latency->kind != LATENCY_USDT &&
+	    uprobe_multi_wanted())
+		mask |= 1u << FEATURE_UPROBE_MULTI;
 	features__probe_only(&f, mask);
 	if (!f.r[FEATURE_RINGBUF].ok) {
 		ret = f.r[FEATURE_RINGBUF].err ? f.r[FEATURE_RINGBUF].err : -EOPNOTSUPP;
@@ -543,6 +652,10 @@ int tracer__open(const struct tracer_opts *opts, struct tracer **out, char *err,
 		}
 	}
 	if (want & TRACER_LATENCY) {
+		/* uprobe_multi needs a path: libbpf finds a bare library name for --all. */
+		t->lat_multi = (mask & (1u << FEATURE_UPROBE_MULTI)) &&
+			       f.r[FEATURE_UPROBE_MULTI].ok &&
+			       (!opts->all || strchr(t->latency.binary, '/'));
 		ret = open_latency(t, f.r[FEATURE_TP_BTF].ok);
 		if (ret) {
 			seterr(err, errlen, "cannot load bpf/latency: %s%s", strerror(-ret),
@@ -596,6 +709,10 @@ void tracer__destroy(struct tracer *t)
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
+	for (size_t i = 0; i < t->nlink_fds; i++)
+		close(t->link_fds[i]);
+	free(t->link_fds);
+	free(t->purge);
 	cputime_bpf__destroy(t->cpu);
 	signals_bpf__destroy(t->sig);
 	latency_bpf__destroy(t->lat);

@@ -126,6 +126,11 @@ int tracer__scan_inflight(const struct tracer *t, uint64_t min_ns, tracer_inflig
  * NULL for USDT or when the function's bytes could not be read. */
 const char *tracer__latency_entry_cost(const struct tracer *t);
 
+/* How the latency probes are attached: "uprobe_multi" (a BPF link per probe, Linux
+ * 6.6+, the cheaper per call) or "perf_event" (USDT, older kernels, or the
+ * TRACEDUMP_UPROBE_MULTI=0 test hook); NULL without the latency class. */
+const char *tracer__latency_attach(const struct tracer *t);
+
 /* CLOCK_MONOTONIC now, in ns (the clock of bpf_ktime_get_ns). */
 uint64_t tracer_now_ns(void);
 
