@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Shared fixtures: run the built tracedump, start targets from tests/targets/, and
 pipe every JSON output through the real jq."""
+import contextlib
 import json
 import os
 import signal
@@ -44,6 +45,18 @@ def jq(text, filt=".", *args):
     if len(lines) > 1:
         return [json.loads(l) for l in lines]
     return json.loads(out) if out else None
+
+
+@contextlib.contextmanager
+def running(p):
+    """The block's process @p (a subprocess.Popen), killed and reaped when the block
+    ends with it still running (an assertion failed before it was stopped)."""
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
 
 
 def run_td(*args, timeout=60, env=None, input=None):

@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 
-from conftest import TRACEDUMP, jq
+from conftest import TRACEDUMP, jq, running
 
 NO_BTF = dict(os.environ, TRACEDUMP_BTF_PATH="/nonexistent/vmlinux")
 
@@ -56,10 +56,10 @@ def test_trace_without_btf_exits_5_with_the_reason(target):
 
 def test_latency_still_works_without_btf(target):
     t = target("reqserver", 0, 150)
-    p = subprocess.Popen([str(TRACEDUMP), "trace", str(t.pid), "--latency",
-                          f"{t.path}:handle_request", "--threshold", "100ms"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=NO_BTF)
-    try:
+    with running(subprocess.Popen(
+            [str(TRACEDUMP), "trace", str(t.pid), "--latency", f"{t.path}:handle_request",
+             "--threshold", "100ms"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=NO_BTF)) as p:
         line = p.stdout.readline()
         assert line, f"trace ended: {p.stderr.read()}"
         start = jq(line, ".")
@@ -75,10 +75,6 @@ def test_latency_still_works_without_btf(target):
                 break
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
     assert p.returncode == 0, err
     events = jq(out, ".")
     slow = [e for e in events if e["type"] == "latency"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TRACEDUMP, jq
+from conftest import TRACEDUMP, jq, running
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 SIGRTMIN = signal.SIGRTMIN
@@ -323,9 +323,8 @@ def test_signal_storm_overflows_and_is_counted(target):
     t = target("sigtarget", 100000)
     # Nobody reads the trace's stdout during the storm: its pipe fills, it blocks,
     # and the ring buffer overflows. Drops must be counted, nothing may crash.
-    p = subprocess.Popen([str(TRACEDUMP), "trace", str(t.pid), "--events", "signal"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with running(subprocess.Popen([str(TRACEDUMP), "trace", str(t.pid), "--events", "signal"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)) as p:
         first = p.stdout.readline()
         assert json.loads(first)["type"] == "start"
         os.kill(t.pid, SIGRTMIN + 3)
@@ -333,10 +332,6 @@ def test_signal_storm_overflows_and_is_counted(target):
         assert int(handled) > 0
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
     assert p.returncode == 0, err
     summary = jq(out.splitlines()[-1], ".")
     assert summary["type"] == "summary"
@@ -354,10 +349,9 @@ def test_signals_at_a_steady_rate_are_all_read(target, tmp_path):
     when the ring is a quarter full, so none is dropped."""
     t = target("sigtarget")
     out = tmp_path / "trace.ndjson"
-    with open(out, "w") as f:
-        p = subprocess.Popen([str(TRACEDUMP), "trace", str(t.pid), "--events", "signal"],
-                             stdout=f, stderr=subprocess.PIPE, text=True)
-    try:
+    with open(out, "w") as f, running(subprocess.Popen(
+            [str(TRACEDUMP), "trace", str(t.pid), "--events", "signal"],
+            stdout=f, stderr=subprocess.PIPE, text=True)) as p:
         deadline = time.time() + 10
         while not out.read_text() and time.time() < deadline:
             time.sleep(0.05)  # the "start" line: attached
@@ -370,10 +364,6 @@ def test_signals_at_a_steady_rate_are_all_read(target, tmp_path):
         time.sleep(0.3)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
     assert p.returncode == 0, err
     summary = jq(out.read_text().splitlines()[-1], ".")
     assert summary["type"] == "summary"

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import TARGETS, TRACEDUMP, Target, jq
+from conftest import TARGETS, TRACEDUMP, Target, jq, running
 
 SIGRTMIN = signal.SIGRTMIN
 # --signal SEGV takes over the global core_pattern while a watch runs: saved and put
@@ -203,18 +203,13 @@ def test_name_follows_restarts_every_crash_dumped(watch, tmp_path):
     w = watch("--name", name, "--signal", "SEGV", "-n", "0", "-o", out)
     rounds = int(os.environ.get("WATCH_CRASH_ROUNDS", "6"))  # 100 pass too (15 s)
     for i in range(rounds):
-        p = subprocess.Popen([str(exe)], stdout=subprocess.PIPE, text=True,
-                             start_new_session=True)
-        try:
+        with running(subprocess.Popen([str(exe)], stdout=subprocess.PIPE, text=True,
+                                      start_new_session=True)) as p:
             assert p.stdout.readline().startswith("ready")
             w.wait_event("watching", lambda e: e.get("pid") == p.pid)
             os.kill(p.pid, SIGRTMIN + 2)
             w.wait_event("dump", lambda e: e["pid"] == p.pid)
             assert p.wait(timeout=10) == -signal.SIGSEGV
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
     os.kill(w.proc.pid, signal.SIGINT)
     assert w.finish() == 0
     assert len(w.of("dump")) == rounds

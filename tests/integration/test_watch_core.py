@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import CORE_PATTERN, TARGETS, TRACEDUMP, jq
+from conftest import CORE_PATTERN, TARGETS, TRACEDUMP, jq, running
 from test_watch import crashy_tid, gdb_bt, status, watch  # noqa: F401 (the fixture)
 
 SIGRTMIN = signal.SIGRTMIN
@@ -377,18 +377,14 @@ def test_relay_command_inside_tracedump(watch, target, tmp_path, core_pattern):
     try:
         shutil.copy(TRACEDUMP, f"{alone}/tracedump")
         t = target("sigtarget")
-        p = subprocess.Popen([f"{alone}/tracedump", "watch", str(t.pid), "--signal", "SEGV",
-                              "-o", str(tmp_path)], stdout=subprocess.PIPE, text=True)
-        try:
+        with running(subprocess.Popen(
+                [f"{alone}/tracedump", "watch", str(t.pid), "--signal", "SEGV", "-o",
+                 str(tmp_path)], stdout=subprocess.PIPE, text=True)) as p:
             assert jq(p.stdout.readline(), ".signals_by") == "core_pattern"
             assert pattern().startswith(f"|{alone}/tracedump core-relay %P")
             os.kill(t.pid, SIGRTMIN + 2)
             lines = [jq(line, ".") for line in p.stdout]
             assert p.wait(timeout=10) == 0
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         dump = [e for e in lines if e["event"] == "dump"][0]
         assert "crash_now" in gdb_bt(t.path, dump["path"])
         assert pattern() == core_pattern
