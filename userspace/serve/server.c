@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,6 +60,22 @@ static void access_log(const struct serve_request *r, enum MHD_RequestTerminatio
 	free(s);
 }
 
+static void request_free(struct serve_request *r)
+{
+	if (r->kept)
+		MHD_destroy_response(r->kept);
+	free(r);
+}
+
+/* A dump's line, from the dumper's thread once it has ended. */
+static void access_log_later(void *ctx, json_t *dump)
+{
+	struct serve_request *r = ctx;
+
+	access_log(r, r->toe, dump);
+	request_free(r);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -67,13 +84,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!r)
 		return;
-	/* A dump's log line says what the dumper did (pause, snapshot): known at its end. */
-	if (r->dump_stream)
-		dump = dump_route_log_end(r->dump_stream,
-					  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-	access_log(r, toe, dump);
-	free(r);
 	*con_cls = NULL;
+	r->toe = toe;
+	snprintf(r->method_copy, sizeof(r->method_copy), "%s", r->method ? r->method : "?");
+	r->method = r->method_copy;
+	/* A dump's log line says what the dumper did (pause, snapshot): known at its end. */
+	if (r->dump_stream &&
+	    !dump_route_log_end(r->dump_stream, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK,
+				&dump, access_log_later, r))
+		return;
+	access_log(r, toe, dump);
+	request_free(r);
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -102,7 +123,6 @@ enum MHD_Result server_reply_json(struct MHD_Connection *c, struct serve_request
 				  unsigned status, json_t *body)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	char *s;
 	size_t n;
 
@@ -136,9 +156,146 @@ enum MHD_Result server_reply_json(struct MHD_Connection *c, struct serve_request
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					route_allow_header(r->route.kind));
 	r->status = status;
+	return server_queue(c, r, status, resp);
+}
+
+enum MHD_Result server_queue(struct MHD_Connection *c, struct serve_request *r,
+			     unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	r->status = status;
+	if (r->offloaded && !r->offload_done) {
+		/* On the route's own thread: the pool thread queues it once resumed. */
+		if (r->kept)
+			MHD_destroy_response(r->kept);
+		r->kept = resp;
+		r->kept_status = status;
+		return MHD_YES;
+	}
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* --- suspended connections ----------------------------------------------------------- */
+
+static pthread_mutex_t suspended_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t suspended_cond = PTHREAD_COND_INITIALIZER;
+static unsigned suspended;
+static bool closing;
+
+bool server_suspend(struct MHD_Connection *c)
+{
+	pthread_mutex_lock(&suspended_lock);
+	if (closing) {
+		pthread_mutex_unlock(&suspended_lock);
+		return false;
+	}
+	suspended++;
+	MHD_suspend_connection(c);
+	pthread_mutex_unlock(&suspended_lock);
+	return true;
+}
+
+void server_resume(struct MHD_Connection *c)
+{
+	MHD_resume_connection(c);
+	pthread_mutex_lock(&suspended_lock);
+	if (!--suspended)
+		pthread_cond_broadcast(&suspended_cond);
+	pthread_mutex_unlock(&suspended_lock);
+}
+
+bool server_close_suspended(unsigned ms)
+{
+	struct timespec deadline;
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&suspended_lock);
+	closing = true;
+	while (suspended &&
+	       pthread_cond_timedwait(&suspended_cond, &suspended_lock, &deadline) != ETIMEDOUT)
+		;
+	ok = !suspended;
+	pthread_mutex_unlock(&suspended_lock);
+	return ok;
+}
+
+/* --- routes that wait: a thread of their own ----------------------------------------- */
+
+/* What may wait on something other than the CPU: the pool must never. */
+static bool route_waits(struct MHD_Connection *c, const struct serve_request *r)
+{
+	switch (r->route.kind) {
+	case ROUTE_DUMP:	/* freezes the target and waits for the dumper's start */
+	case ROUTE_EVENTS:	/* loads BPF */
+	case ROUTE_STACK:	/* stops and unwinds the target */
+		return true;
+	case ROUTE_PROCESS:	/* DELETE waits for the tree to die; cpu_interval sleeps */
+		return r->method_bit == METHOD_DELETE ||
+		       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cpu_interval");
+	default:
+		return false;
+	}
+}
+
+struct offload {
+	struct MHD_Connection *c;
+	struct serve_request *r;
+};
+
+static void *offload_main(void *arg)
+{
+	struct offload *o = arg;
+	struct serve_request *r = o->r;
+	enum MHD_Result ret;
+
+	href_set_base(r->base_url);
+	ret = routes_dispatch(o->c, r);
+	href_set_base(NULL);
+	r->offload_ret = ret;
+	r->offload_done = true;
+	server_resume(o->c);
+	free(o);
+	return NULL;
+}
+
+static enum MHD_Result offload(struct MHD_Connection *c, struct serve_request *r)
+{
+	struct offload *o = malloc(sizeof(*o));
+	pthread_attr_t attr;
+	pthread_t th;
+	int err;
+
+	if (!o)
+		return server_reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	*o = (struct offload){ .c = c, .r = r };
+	if (!server_suspend(c)) {
+		free(o);
+		return server_reply_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  "the server is stopping");
+	}
+	r->offloaded = true;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&th, &attr, offload_main, o);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		free(o);
+		r->offloaded = false;
+		server_resume(c);
+		return server_reply_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  "cannot start a thread: %s", strerror(err));
+	}
+	return MHD_YES;
 }
 
 enum MHD_Result server_reply_error(struct MHD_Connection *c, struct serve_request *r,
@@ -286,8 +443,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 						  "request body over %d bytes", SERVE_MAX_BODY);
 		return MHD_YES;
 	}
+	if (r->offloaded) {
+		/* Resumed: the route's thread is done (or MHD asks again early: wait). */
+		if (!r->offload_done)
+			return MHD_YES;
+		if (r->kept) {
+			struct MHD_Response *resp = r->kept;
+
+			r->kept = NULL;
+			ret = MHD_queue_response(c, r->kept_status, resp);
+			MHD_destroy_response(resp);
+			return ret;
+		}
+		return r->status ? MHD_YES : r->offload_ret;
+	}
 	if (r->status) /* already answered */
 		return MHD_YES;
+	if (r->route.kind != ROUTE_PAGE && route_waits(c, r))
+		return offload(c, r);
 
 	href_set_base(r->base_url);
 	if (r->route.kind == ROUTE_PAGE)
@@ -301,8 +474,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 int server_start(const struct serve_config *cfg, struct MHD_Daemon **out, char *url,
 		 size_t url_len, char *why, size_t why_len)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	bool v6 = cfg->addr.ss_family == AF_INET6;
 	char host[INET6_ADDRSTRLEN];
 	const union MHD_DaemonInfo *info;
@@ -326,6 +500,9 @@ int server_start(const struct serve_config *cfg, struct MHD_Daemon **out, char *
 					     NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 					     (intptr_t)on_completed, NULL };
+	/* One thread per CPU: a request runs to its end, none waits (server.h). */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+					     cpus > 1 ? (intptr_t)cpus : 1, NULL };
 	if (cfg->tls_cert_pem) {
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
 						     cfg->tls_cert_pem };
