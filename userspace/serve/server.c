@@ -119,31 +119,67 @@ void server_common_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 }
 
+struct body_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int body_append(const char *data, size_t size, void *ctx)
+{
+	struct body_buf *b = ctx;
+
+	if (b->len + size + 1 > b->cap) {
+		size_t cap = b->cap * 2 > b->len + size + 1 ? b->cap * 2 : b->len + size + 1;
+		char *bigger = realloc(b->p, cap);
+
+		if (!bigger)
+			return -1;
+		b->p = bigger;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, size);
+	b->len += size;
+	return 0;
+}
+
+/* The body, compact, with a trailing newline, in one malloc'd buffer built in one pass
+ * (json_dumps grows a buffer from 16 bytes and copies it once more at the end). */
+static char *dump_body(const json_t *body, size_t *len)
+{
+	struct body_buf b = { .cap = 16384 };
+
+	b.p = malloc(b.cap);
+	if (!b.p)
+		return NULL;
+	if (json_dump_callback(body, body_append, &b, JSON_COMPACT | JSON_ENCODE_ANY) ||
+	    body_append("\n", 1, &b)) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
 enum MHD_Result server_reply_json(struct MHD_Connection *c, struct serve_request *r,
 				  unsigned status, json_t *body)
 {
 	struct MHD_Response *resp;
-	char *s;
-	size_t n;
+	size_t n = 0;
+	char *t;
 
-	s = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	t = body ? dump_body(body, &n) : NULL;
 	json_decref(body);
-	if (!s) {
+	if (!t) {
+		static const char oom[] = "{\"error\":\"out of memory building JSON\",\"status\":500}\n";
+
 		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-		s = strdup("{\"error\":\"out of memory building JSON\",\"status\":500}");
-		if (!s)
+		t = strdup(oom);
+		if (!t)
 			return MHD_NO;
+		n = sizeof(oom) - 1;
 	}
 	/* A trailing newline, as the CLI prints, so that `curl ... | jq` and line tools agree. */
-	n = strlen(s);
-	char *t = realloc(s, n + 2);
-	if (!t) {
-		free(s);
-		return MHD_NO;
-	}
-	t[n] = '\n';
-	t[n + 1] = '\0';
-	resp = MHD_create_response_from_buffer(n + 1, t, MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer(n, t, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(t);
 		return MHD_NO;
