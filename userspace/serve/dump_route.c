@@ -542,12 +542,12 @@ bool dump_route_log_end(void *stream, bool completed, json_t **dump,
 	struct dump_stream *s = stream;
 	json_t *j = NULL;
 
-	/* The client has the last byte and the dumper is finishing (releasing the target,
-	 * reaping the copy): its thread logs what it did once done. Only then: a HEAD, or
-	 * a reply cut short, leaves a dumper that may be blocked on the pipe until the
-	 * response is freed, after this. (A zip's last chunk comes after the end.) */
+	/* The client has every byte and the dumper is finishing (releasing the target,
+	 * reaping the copy): its thread logs what it did once done, and nothing waits
+	 * here. A reply cut short is logged now (its dumper is about to fail on the pipe
+	 * that the response's end closes). */
 	pthread_mutex_lock(&s->lock);
-	if (completed && __atomic_load_n(&s->sent_all, __ATOMIC_ACQUIRE) && !s->done) {
+	if (completed && !s->done) {
 		s->log_later = later;
 		s->log_ctx = ctx;
 		pthread_mutex_unlock(&s->lock);

@@ -3,6 +3,7 @@
  * CLI prints, so `curl .../api/processes/42` and `tracedump show 42` agree. */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,18 +20,65 @@
 #define DETAIL_MAX_CPU_INTERVAL_NS (5ull * 1000000000ull)
 #define KILL_TIMEOUT_NS (5ull * 1000000000ull)
 
+/*
+ * The list (and --main NAME) runs on a thread of its own (server.c): at most one such
+ * thread per CPU reads /proc and builds JSON at a time, so that 64 clients of the list
+ * are not 64 threads time-sliced against the pool. The others sleep (up to
+ * GATE_WAIT_MAX_MS) until a CPU is free: a read of /proc can block (a process's
+ * mmap_lock held by a stuck writer), and such a list must not stall every other one.
+ */
+#define GATE_WAIT_MAX_MS 20
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+static sem_t cpu_gate;
+
+static void gate_init(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	sem_init(&cpu_gate, 0, n > 0 ? (unsigned)n : 1);
+}
+
+/* Returns whether the gate was taken (pass it to gate_leave). */
+static bool gate_enter(void)
+{
+	struct timespec deadline;
+
+	pthread_once(&gate_once, gate_init);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += GATE_WAIT_MAX_MS * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		if (!sem_timedwait(&cpu_gate, &deadline))
+			return true;
+		if (errno != EINTR)
+			return false; /* ETIMEDOUT: go on without it */
+	}
+}
+
+static void gate_leave(bool taken)
+{
+	if (taken)
+		sem_post(&cpu_gate);
+}
+
 /* --main NAME: the lowest PID of that name, looked up on every request (it restarts). */
 static int resolve_main(pid_t *pid)
 {
 	struct ps_filter filter = { .name = serve_cfg->main_arg };
 	json_t *list = NULL;
+	bool gate;
 	int err;
 
 	if (!serve_cfg->main_arg)
 		return -ENOENT;
 	if (!parse_pid(serve_cfg->main_arg, pid, 0))
 		return 0;
+	gate = gate_enter();
 	err = inspect__process_list(&filter, &list);
+	gate_leave(gate);
 	if (err)
 		return err;
 	if (!json_array_size(list)) {
@@ -93,9 +141,12 @@ static enum MHD_Result get_processes(struct MHD_Connection *c, struct serve_requ
 	json_t *list = NULL, *p;
 	pid_t self = getpid();
 	size_t i;
+	bool gate;
 	int err;
 
+	gate = gate_enter();
 	err = inspect__process_list(NULL, &list);
+	gate_leave(gate);
 	if (err)
 		return server_reply_error(c, r, server_status_from_errno(err),
 					  "cannot list processes: %s", strerror(-err));

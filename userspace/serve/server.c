@@ -11,6 +11,7 @@
 
 #include "common/href.h"
 #include "common/jsonutil.h"
+#include "common/parse.h"
 #include "serve/dump_route.h"
 #include "serve/host.h"
 #include "serve/server.h"
@@ -267,10 +268,23 @@ bool server_close_suspended(unsigned ms)
 
 /* --- routes that wait: a thread of their own ----------------------------------------- */
 
-/* What may wait on something other than the CPU: the pool must never. */
+/*
+ * What may wait on something other than the CPU: the pool must never. A read of a
+ * process's cmdline, environ or maps waits for its mmap_lock, forever when a writer is
+ * stuck (the classic hung `ps`): the list reads every process's cmdline, and so does
+ * --main NAME, so they run on a thread of their own too (routes.c bounds how many use
+ * the CPUs at once). A single process's routes stay on the pool, where such a process
+ * holds up the connections of that pool thread until its lock is free (docs/serve.md).
+ */
 static bool route_waits(struct MHD_Connection *c, const struct serve_request *r)
 {
+	pid_t pid;
+
+	if (r->route.kind != ROUTE_PROCESSES && r->route.id == ROUTE_ID_MAIN &&
+	    serve_cfg->main_arg && parse_pid(serve_cfg->main_arg, &pid, 0))
+		return true;
 	switch (r->route.kind) {
+	case ROUTE_PROCESSES:	/* every process's cmdline */
 	case ROUTE_DUMP:	/* freezes the target and waits for the dumper's start */
 	case ROUTE_EVENTS:	/* loads BPF */
 	case ROUTE_STACK:	/* stops and unwinds the target */
