@@ -27,7 +27,7 @@
  * GATE_WAIT_MAX_MS) until a CPU is free: a read of /proc can block (a process's
  * mmap_lock held by a stuck writer), and such a list must not stall every other one.
  */
-#define GATE_WAIT_MAX_MS 20
+#define GATE_WAIT_MAX_MS 100
 static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
 static sem_t cpu_gate;
 

@@ -63,6 +63,7 @@ static void access_log(const struct serve_request *r, enum MHD_RequestTerminatio
 
 static void request_free(struct serve_request *r)
 {
+	explicit_bzero(r->auth_pass, sizeof(r->auth_pass));
 	if (r->kept)
 		MHD_destroy_response(r->kept);
 	free(r);
@@ -302,15 +303,33 @@ struct offload {
 	struct serve_request *r;
 };
 
+static bool check_request_after_auth(struct MHD_Connection *c, struct serve_request *r,
+				     enum MHD_Result *ret);
+
 static void *offload_main(void *arg)
 {
 	struct offload *o = arg;
 	struct serve_request *r = o->r;
 	enum MHD_Result ret;
 
+	if (r->auth_pending) {
+		bool ok = auth_db__check(serve_cfg->auth, r->auth_user, r->auth_pass);
+
+		explicit_bzero(r->auth_pass, sizeof(r->auth_pass));
+		r->auth_pending = false;
+		if (!ok) {
+			ret = server_reply_error(o->c, r, MHD_HTTP_UNAUTHORIZED,
+						 "wrong user name or password");
+			goto done;
+		}
+		snprintf(r->user, sizeof(r->user), "%s", r->auth_user);
+		if (!check_request_after_auth(o->c, r, &ret))
+			goto done;
+	}
 	href_set_base(r->base_url);
-	ret = routes_dispatch(o->c, r);
+	ret = r->route.kind == ROUTE_PAGE ? page_reply(o->c, r) : routes_dispatch(o->c, r);
 	href_set_base(NULL);
+done:
 	r->offload_ret = ret;
 	r->offload_done = true;
 	server_resume(o->c);
@@ -393,51 +412,12 @@ static bool cross_site(struct MHD_Connection *c, const struct serve_request *r)
 	return origin && strcmp(origin, r->base_url);
 }
 
-/* The checks, in the order a client can fix them: 400 Host, 404 route, 405 method,
- * 401 credentials, 403 read-only or cross-site. Returns true when the request may go on;
- * otherwise a reply has been queued (or MHD_NO is in *ret). */
-static bool check_request(struct MHD_Connection *c, struct serve_request *r, const char *url,
-			  enum MHD_Result *ret)
+/* The checks after the credentials: 400 bad id, 403 read-only or cross-site. */
+static bool check_request_after_auth(struct MHD_Connection *c, struct serve_request *r,
+				     enum MHD_Result *ret)
 {
-	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	char why[128];
-	int err;
-
-	if (!host || host_base_url(host, serve_cfg->tls_cert_pem != NULL, r->base_url,
-				   sizeof(r->base_url))) {
-		*ret = server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
-					  "missing or invalid Host header: expected name[:port]");
-		return false;
-	}
-	err = route_parse(url, &r->route, why, sizeof(why));
-	if (err == -ENOENT) {
-		*ret = server_reply_error(c, r, MHD_HTTP_NOT_FOUND, "no such route");
-		return false;
-	}
-	/* A bad id is reported after the credentials: an anonymous client learns nothing. */
-	if (!(route_methods(r->route.kind) & r->method_bit)) {
-		*ret = server_reply_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED,
-					  "method %s not allowed here", r->method);
-		return false;
-	}
-	if (serve_cfg->auth) {
-		const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							    MHD_HTTP_HEADER_AUTHORIZATION);
-		char user[AUTH_USER_MAX + 1], pass[AUTH_PASS_MAX + 1];
-		bool ok = h && !auth_parse_basic(h, user, sizeof(user), pass, sizeof(pass)) &&
-			  auth_db__check(serve_cfg->auth, user, pass);
-
-		explicit_bzero(pass, sizeof(pass));
-		if (!ok) {
-			*ret = server_reply_error(c, r, MHD_HTTP_UNAUTHORIZED,
-						  h ? "wrong user name or password"
-						    : "credentials required (HTTP Basic)");
-			return false;
-		}
-		snprintf(r->user, sizeof(r->user), "%s", user);
-	}
-	if (err) {
-		*ret = server_reply_error(c, r, MHD_HTTP_BAD_REQUEST, "%s", why);
+	if (r->route_err) {
+		*ret = server_reply_error(c, r, MHD_HTTP_BAD_REQUEST, "%s", r->route_why);
 		return false;
 	}
 	if (route_is_write(r->route.kind, r->method_bit)) {
@@ -453,6 +433,60 @@ static bool check_request(struct MHD_Connection *c, struct serve_request *r, con
 		}
 	}
 	return true;
+}
+
+/*
+ * The checks, in the order a client can fix them: 400 Host, 404 route, 405 method,
+ * 401 credentials, 400 bad id, 403 read-only or cross-site. Returns true when the request
+ * may go on; otherwise a reply has been queued (or MHD_NO is in *ret). Credentials the
+ * auth cache does not know leave r->auth_pending set and the checks after them undone:
+ * the request then runs on a thread of its own (auth_then_dispatch), since yescrypt must
+ * not hold a pool thread.
+ */
+static bool check_request(struct MHD_Connection *c, struct serve_request *r, const char *url,
+			  enum MHD_Result *ret)
+{
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	int err;
+
+	if (!host || host_base_url(host, serve_cfg->tls_cert_pem != NULL, r->base_url,
+				   sizeof(r->base_url))) {
+		*ret = server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
+					  "missing or invalid Host header: expected name[:port]");
+		return false;
+	}
+	err = route_parse(url, &r->route, r->route_why, sizeof(r->route_why));
+	if (err == -ENOENT) {
+		*ret = server_reply_error(c, r, MHD_HTTP_NOT_FOUND, "no such route");
+		return false;
+	}
+	/* A bad id is reported after the credentials: an anonymous client learns nothing. */
+	r->route_err = err;
+	if (!(route_methods(r->route.kind) & r->method_bit)) {
+		*ret = server_reply_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "method %s not allowed here", r->method);
+		return false;
+	}
+	if (serve_cfg->auth) {
+		const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_AUTHORIZATION);
+
+		if (!h || auth_parse_basic(h, r->auth_user, sizeof(r->auth_user), r->auth_pass,
+					   sizeof(r->auth_pass))) {
+			explicit_bzero(r->auth_pass, sizeof(r->auth_pass));
+			*ret = server_reply_error(c, r, MHD_HTTP_UNAUTHORIZED,
+						  h ? "wrong user name or password"
+						    : "credentials required (HTTP Basic)");
+			return false;
+		}
+		if (!auth_db__check_cached(serve_cfg->auth, r->auth_user, r->auth_pass)) {
+			r->auth_pending = true;
+			return true;
+		}
+		explicit_bzero(r->auth_pass, sizeof(r->auth_pass));
+		snprintf(r->user, sizeof(r->user), "%s", r->auth_user);
+	}
+	return check_request_after_auth(c, r, ret);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -478,7 +512,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/* A declared body too large is refused before it is sent (no 100 Continue). */
 		len = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						  MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (len && strtoull(len, NULL, 10) > SERVE_MAX_BODY)
+		if (!r->auth_pending && len && strtoull(len, NULL, 10) > SERVE_MAX_BODY)
 			return server_reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE,
 						  "request body over %d bytes", SERVE_MAX_BODY);
 		r->checked = true;
@@ -509,7 +543,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (r->status) /* already answered */
 		return MHD_YES;
-	if (r->route.kind != ROUTE_PAGE && route_waits(c, r))
+	if (r->auth_pending || (r->route.kind != ROUTE_PAGE && route_waits(c, r)))
 		return offload(c, r);
 
 	href_set_base(r->base_url);

@@ -63,6 +63,12 @@ struct serve_request {
 	enum MHD_Result offload_ret;
 	unsigned kept_status;
 	struct MHD_Response *kept;
+	/* Credentials not in the auth cache: yescrypt (~25 ms of CPU) runs off the pool. */
+	bool auth_pending;
+	char auth_user[AUTH_USER_MAX + 1];
+	char auth_pass[AUTH_PASS_MAX + 1]; /* wiped once checked */
+	int route_err;			   /* route_parse's, reported after the credentials */
+	char route_why[128];
 	enum MHD_RequestTerminationCode toe; /* for a log line written later, */
 	char method_copy[16];		     /* when MHD's copy of the method is gone */
 };
