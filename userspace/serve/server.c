@@ -298,6 +298,60 @@ static bool route_waits(struct MHD_Connection *c, const struct serve_request *r)
 	}
 }
 
+/*
+ * A process's routes on the pool: the requests in progress, by PID. One that has run
+ * for STUCK_MS is taken to wait on that process's mmap_lock, and the next requests for
+ * the same process run on threads of their own: a stuck process holds up one pool
+ * thread at most (the connections of that thread), not every one in turn.
+ */
+#define STUCK_MS 20
+#define INFLIGHT_SLOTS 64
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	pid_t pid; /* 0: free */
+	struct timespec start;
+} inflight[INFLIGHT_SLOTS];
+
+/* The slot taken (pass it to inflight_end), -1 when none was; *stuck when an earlier
+ * request for @pid has run for STUCK_MS (nothing taken then). */
+static int inflight_begin(pid_t pid, bool *stuck)
+{
+	struct timespec now;
+	int slot = -1;
+
+	*stuck = false;
+	if (pid <= 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&inflight_lock);
+	for (int i = 0; i < INFLIGHT_SLOTS; i++) {
+		if (inflight[i].pid == pid &&
+		    (now.tv_sec - inflight[i].start.tv_sec) * 1000 +
+				    (now.tv_nsec - inflight[i].start.tv_nsec) / 1000000 >=
+			    STUCK_MS)
+			*stuck = true;
+		if (!inflight[i].pid && slot < 0)
+			slot = i;
+	}
+	if (*stuck) {
+		slot = -1;
+	} else if (slot >= 0) {
+		inflight[slot].pid = pid;
+		inflight[slot].start = now;
+	}
+	pthread_mutex_unlock(&inflight_lock);
+	return slot;
+}
+
+static void inflight_end(int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&inflight_lock);
+	inflight[slot].pid = 0;
+	pthread_mutex_unlock(&inflight_lock);
+}
+
 struct offload {
 	struct MHD_Connection *c;
 	struct serve_request *r;
@@ -496,7 +550,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct serve_request *r = *con_cls;
 	enum MHD_Result ret = MHD_YES;
+	bool stuck = false;
 	const char *len;
+	int slot;
 
 	if (!r) {
 		r = calloc(1, sizeof(*r));
@@ -545,6 +601,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	if (r->auth_pending || (r->route.kind != ROUTE_PAGE && route_waits(c, r)))
 		return offload(c, r);
+	slot = r->route.kind != ROUTE_PAGE && r->route.kind != ROUTE_PROCESSES &&
+			       r->route.kind != ROUTE_EVENTS
+		       ? inflight_begin((pid_t)r->route.id, &stuck)
+		       : -1;
+	if (stuck)
+		return offload(c, r);
 
 	href_set_base(r->base_url);
 	if (r->route.kind == ROUTE_PAGE)
@@ -552,6 +614,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	else
 		ret = routes_dispatch(c, r);
 	href_set_base(NULL);
+	inflight_end(slot);
 	return ret;
 }
 
