@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -300,17 +301,39 @@ static bool route_waits(struct MHD_Connection *c, const struct serve_request *r)
 
 /*
  * A process's routes on the pool: the requests in progress, by PID. One that has run
- * for STUCK_MS is taken to wait on that process's mmap_lock, and the next requests for
- * the same process run on threads of their own: a stuck process holds up one pool
- * thread at most (the connections of that thread), not every one in turn.
+ * for STUCK_MS and whose pool thread sleeps uninterruptibly (state D: mmap_lock waits
+ * are killable sleeps; a thread that only waits for a CPU is R) is taken to wait on that
+ * process's mmap_lock, and the next requests for the same process run on threads of
+ * their own: a stuck process holds up one pool thread at most (the connections of that
+ * thread), not every one in turn.
  */
-#define STUCK_MS 20
+#define STUCK_MS 100
 #define INFLIGHT_SLOTS 64
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	pid_t pid; /* 0: free */
+	pid_t tid; /* the pool thread */
 	struct timespec start;
 } inflight[INFLIGHT_SLOTS];
+
+static bool thread_in_d_state(pid_t tid)
+{
+	char path[64], buf[512], *end;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	end = strrchr(buf, ')');
+	return end && end[1] == ' ' && end[2] == 'D';
+}
 
 /* The slot taken (pass it to inflight_end), -1 when none was; *stuck when an earlier
  * request for @pid has run for STUCK_MS (nothing taken then). */
@@ -328,7 +351,8 @@ static int inflight_begin(pid_t pid, bool *stuck)
 		if (inflight[i].pid == pid &&
 		    (now.tv_sec - inflight[i].start.tv_sec) * 1000 +
 				    (now.tv_nsec - inflight[i].start.tv_nsec) / 1000000 >=
-			    STUCK_MS)
+			    STUCK_MS &&
+		    thread_in_d_state(inflight[i].tid))
 			*stuck = true;
 		if (!inflight[i].pid && slot < 0)
 			slot = i;
@@ -337,6 +361,7 @@ static int inflight_begin(pid_t pid, bool *stuck)
 		slot = -1;
 	} else if (slot >= 0) {
 		inflight[slot].pid = pid;
+		inflight[slot].tid = gettid();
 		inflight[slot].start = now;
 	}
 	pthread_mutex_unlock(&inflight_lock);
