@@ -52,9 +52,16 @@ json_t *json_string_bytes(const char *s, size_t len)
 
 	if (!s)
 		return json_null();
+	/* Plain ASCII without NUL (nearly every name, path and variable) needs no copy. */
+	while (i < len && u[i] - 1u < 0x7f)
+		i++;
+	if (i == len)
+		return json_stringn_nocheck(s, len);
 	buf = malloc(len * 4 + 1);
 	if (!buf)
 		return NULL;
+	memcpy(buf, s, i);
+	o = i;
 	while (i < len) {
 		size_t n = utf8_seq_len(u + i, len - i);
 

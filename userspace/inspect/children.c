@@ -65,11 +65,12 @@ static void pid_list__finish(struct pid_list *l, pid_t **out, size_t *count)
 	memset(l, 0, sizeof(*l));
 }
 
-/* All of a small /proc file into @buf (NUL-terminated), read to EOF. */
-static ssize_t read_file(const char *path, char **buf, size_t *cap)
+/* All of a small /proc file into @buf (NUL-terminated), read to EOF (children is a
+ * seq_file of one record per child: a short read is not the end). */
+static ssize_t read_file(int dirfd, const char *path, char **buf, size_t *cap)
 {
 	ssize_t n, used = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -111,28 +112,23 @@ bool children__have_task_files(void)
 	return have;
 }
 
-int children__from_task_files(pid_t pid, pid_t **out, size_t *count)
+int children__of_tasks(int piddir, const pid_t *tids, size_t ntids, pid_t **out,
+			size_t *count)
 {
 	struct pid_list kids = { 0 };
-	pid_t *tids = NULL;
-	size_t ntids = 0, cap = 0;
-	char path[96], *buf = NULL;
-	int err;
+	size_t cap = 0;
+	char path[64], *buf = NULL;
+	int err = 0;
 
 	*out = NULL;
 	*count = 0;
 	if (!children__have_task_files())
 		return -ENOSYS;
-	err = procfs_list_pids(pid, true, &tids, &ntids);
-	if (err == -ENOENT)
-		err = -ESRCH;
-	if (err)
-		return err;
 	for (size_t i = 0; i < ntids && !err; i++) {
 		ssize_t n;
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, tids[i]);
-		n = read_file(path, &buf, &cap);
+		snprintf(path, sizeof(path), "task/%d/children", tids[i]);
+		n = read_file(piddir, path, &buf, &cap);
 		if (n == -ENOENT || n == -ESRCH)
 			continue; /* the thread exited: its children went to another one */
 		if (n < 0) {
@@ -152,13 +148,37 @@ int children__from_task_files(pid_t pid, pid_t **out, size_t *count)
 		}
 	}
 	free(buf);
-	free(tids);
 	if (err) {
 		free(kids.v);
 		return err;
 	}
 	pid_list__finish(&kids, out, count);
 	return 0;
+}
+
+int children__from_task_files(pid_t pid, pid_t **out, size_t *count)
+{
+	pid_t *tids = NULL;
+	size_t ntids = 0;
+	char path[32];
+	int err, piddir;
+
+	*out = NULL;
+	*count = 0;
+	if (!children__have_task_files())
+		return -ENOSYS;
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	piddir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (piddir < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	err = procfs_list_pids(pid, true, &tids, &ntids);
+	if (err == -ENOENT)
+		err = -ESRCH;
+	if (!err)
+		err = children__of_tasks(piddir, tids, ntids, out, count);
+	free(tids);
+	close(piddir);
+	return err;
 }
 
 /* --- the index, for kernels without the children files ------------------------------ */

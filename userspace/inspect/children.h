@@ -27,6 +27,11 @@ int children__list(pid_t pid, pid_t **out, size_t *count);
 int children__from_task_files(pid_t pid, pid_t **out, size_t *count);
 int children__from_index(pid_t pid, unsigned max_age_ms, pid_t **out, size_t *count);
 
+/* The children files of threads @tids, under @piddir (an fd of /proc/PID, O_PATH will
+ * do), for a caller that has listed the threads already; -ENOSYS without the files. */
+int children__of_tasks(int piddir, const pid_t *tids, size_t ntids, pid_t **out,
+		       size_t *count);
+
 /* Whether this kernel has /proc/PID/task/TID/children. */
 bool children__have_task_files(void);
 

@@ -383,12 +383,30 @@ cleanup:
 
 /* --- show ---------------------------------------------------------------------------- */
 
+/*
+ * Every file is read through one descriptor of /proc/PID (openat, readlinkat): no path
+ * walk per file, and every read is of the same process (a PID reused meanwhile is not
+ * this directory: its reads fail with ENOENT). One buffer serves every read, and all
+ * but maps and children end at the first short read (read_grow).
+ */
 struct detail {
 	pid_t pid;
+	int dfd;	    /* /proc/PID, O_PATH */
+	char *buf;	    /* read_grow's, reused */
+	size_t cap;
+	pid_t *tids;	    /* the threads, ascending, listed once (children and threads) */
+	size_t ntids;
+	int tids_err;
 	json_t *j;
 	json_t *unreadable; /* field -> reason */
 	bool gone;	    /* a read said the process is gone (ENOENT/ESRCH) */
 };
+
+/* @name under /proc/PID into d->buf: its length, or -errno. */
+static ssize_t detail_read(struct detail *d, const char *name)
+{
+	return read_grow(d->dfd, name, &d->buf, &d->cap);
+}
 
 /*
  * Records a failed field read: a vanished process (ENOENT/ESRCH) is checked for once at
@@ -419,13 +437,11 @@ static double realtime_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int readlink_proc(pid_t pid, const char *name, char *buf, size_t size, size_t *len)
+static int readlink_proc(int dfd, const char *name, char *buf, size_t size, size_t *len)
 {
-	char path[96];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	n = readlink(path, buf, size);
+	n = readlinkat(dfd, name, buf, size);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n >= size)
@@ -443,7 +459,20 @@ static int env_add(const char *name, size_t name_len, const char *value, size_t 
 		   void *ctx)
 {
 	struct env_ctx *e = ctx;
-	json_t *key = json_string_bytes(name, name_len);
+	const unsigned char *u = (const unsigned char *)name;
+	size_t i = 0;
+	json_t *key;
+
+	/* A plain ASCII name is the key as it is (json_string_bytes would keep it so). */
+	while (i < name_len && u[i] - 1u < 0x7f)
+		i++;
+	if (i == name_len) {
+		if (!json_object_getn(e->obj, name, name_len))
+			json_object_setn_new_nocheck(e->obj, name, name_len,
+						     json_string_bytes(value, value_len));
+		return 0;
+	}
+	key = json_string_bytes(name, name_len);
 
 	if (!key)
 		return -ENOMEM;
@@ -458,27 +487,23 @@ static int env_add(const char *name, size_t name_len, const char *value, size_t 
 static void detail_environ(struct detail *d, bool has_mm)
 {
 	struct env_ctx e = { NULL };
-	char *buf = NULL;
-	size_t len = 0;
-	int err;
+	ssize_t n;
 
 	json_set(d->j, "environment_variables", NULL);
-	err = procfs_read(d->pid, -1, "environ", &buf, &len);
-	if (err) {
+	n = detail_read(d, "environ");
+	if (n < 0) {
 		/* A kernel thread has no environment; that is not a failure. */
 		if (has_mm)
-			field_failed(d, "environment_variables", err);
+			field_failed(d, "environment_variables", (int)n);
 		return;
 	}
-	if (!has_mm && !len)
-		goto out;
+	if (!has_mm && !n)
+		return;
 	e.obj = json_object();
-	if (e.obj && procfs_parse_environ(buf, len, env_add, &e) == 0)
+	if (e.obj && procfs_parse_environ(d->buf, (size_t)n, env_add, &e) == 0)
 		json_set(d->j, "environment_variables", e.obj);
 	else
 		json_decref(e.obj);
-out:
-	free(buf);
 }
 
 static int cmp_fd(const void *a, const void *b)
@@ -488,23 +513,29 @@ static int cmp_fd(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* handle_count and open_file_handles from /proc/PID/fd (needs ptrace read access). */
+/* handle_count and open_file_handles from /proc/PID/fd (needs ptrace read access). The
+ * links are read relative to the fd directory itself: one path component each. */
 static void detail_fds(struct detail *d)
 {
-	char path[64], link[PATH_MAX], target[PATH_MAX + 1];
+	char name[16], target[PATH_MAX + 1];
 	json_t *files = NULL;
-	int *fds = NULL, link_err = 0;
+	int *fds = NULL, link_err = 0, fdir;
 	size_t n = 0, cap = 0, closed = 0;
+	bool self = d->pid == getpid();
 	struct dirent *de;
 	DIR *dir;
 
 	json_set(d->j, "handle_count", NULL);
 	json_set(d->j, "open_file_handles", NULL);
-	snprintf(path, sizeof(path), "/proc/%d/fd", d->pid);
-	dir = opendir(path);
+	fdir = openat(d->dfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fdir >= 0 ? fdopendir(fdir) : NULL;
 	if (!dir) {
-		field_failed(d, "handle_count", -errno);
-		field_failed(d, "open_file_handles", -errno);
+		int err = -errno;
+
+		if (fdir >= 0)
+			close(fdir);
+		field_failed(d, "handle_count", err);
+		field_failed(d, "open_file_handles", err);
 		return;
 	}
 	while ((de = readdir(dir))) {
@@ -513,8 +544,8 @@ static void detail_fds(struct detail *d)
 
 		if (*end || end == de->d_name || fd < 0)
 			continue;
-		/* Reading our own fds: the directory being read is not one of ours to report. */
-		if (d->pid == getpid() && fd == dirfd(dir))
+		/* Reading our own fds: the directories being read are not ours to report. */
+		if (self && (fd == fdir || fd == d->dfd))
 			continue;
 		if (n == cap) {
 			int *bigger = realloc(fds, (cap = cap ? cap * 2 : 64) * sizeof(*fds));
@@ -531,8 +562,8 @@ static void detail_fds(struct detail *d)
 	for (size_t i = 0; i < n; i++) {
 		ssize_t len;
 
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", d->pid, fds[i]);
-		len = readlink(link, target, sizeof(target) - 1);
+		snprintf(name, sizeof(name), "%d", fds[i]);
+		len = readlinkat(fdir, name, target, sizeof(target) - 1);
 		if (len >= 0) {
 			json_array_append_new(files, json_string_bytes(target, (size_t)len));
 		} else if (errno == ENOENT) {
@@ -562,16 +593,69 @@ static int module_count_add(const struct proc_map *m, void *ctx)
 	return err < 0 ? err : 0;
 }
 
+/* All of maps into d->buf: a seq_file of one record per mapping, so read to EOF
+ * (a short read is only the end of the kernel's page). */
+static ssize_t detail_read_maps(struct detail *d)
+{
+	ssize_t n, used = 0;
+	int fd;
+
+	fd = openat(d->dfd, "maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (!d->buf || (size_t)used + 4096 >= d->cap) {
+			size_t ncap = d->cap < 16384 ? 16384 : d->cap * 2;
+			char *bigger = realloc(d->buf, ncap);
+
+			if (!bigger) {
+				close(fd);
+				return -ENOMEM;
+			}
+			d->buf = bigger;
+			d->cap = ncap;
+		}
+		n = read(fd, d->buf + used, d->cap - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		used += n;
+	}
+	d->buf[used] = '\0';
+	close(fd);
+	return used;
+}
+
 /* As many modules as `modules PID` lists: the same grouping (module.h). */
 static void detail_modules(struct detail *d, bool has_mm)
 {
 	struct module_set set = { 0 };
-	int err;
+	struct proc_map m;
+	char *line, *next;
+	ssize_t n;
+	int err = 0;
 
 	json_set(d->j, "module_count", NULL);
 	if (!has_mm)
 		return;
-	err = procfs_for_each_map(d->pid, module_count_add, &set);
+	n = detail_read_maps(d);
+	if (n < 0) {
+		field_failed(d, "module_count", (int)n);
+		return;
+	}
+	for (line = d->buf; line && *line && !err; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!procfs_parse_maps_line(line, &m))
+			err = module_count_add(&m, &set);
+	}
 	if (err)
 		field_failed(d, "module_count", err);
 	else
@@ -588,7 +672,11 @@ static void detail_children(struct detail *d)
 	json_t *children;
 	int err;
 
-	err = children__list(d->pid, &kids, &count);
+	err = d->tids_err;
+	if (!err)
+		err = children__of_tasks(d->dfd, d->tids, d->ntids, &kids, &count);
+	if (err == -ENOSYS)
+		err = children__from_index(d->pid, CHILDREN_INDEX_TTL_MS, &kids, &count);
 	if (err) {
 		field_failed(d, "children", err);
 		json_set(d->j, "children", NULL);
@@ -606,16 +694,15 @@ static void detail_threads(struct detail *d, const struct proc_status *leader)
 {
 	uint64_t vol = 0, invol = 0;
 	json_t *threads, *cs;
-	pid_t *tids = NULL;
-	size_t count = 0;
-	int err;
+	const pid_t *tids = d->tids;
+	size_t count = d->ntids;
+	char rel[48];
 
 	json_set(d->j, "thread_count", NULL);
 	json_set(d->j, "threads", NULL);
 	json_set(d->j, "context_switches", NULL);
-	err = procfs_list_pids(d->pid, true, &tids, &count);
-	if (err) {
-		field_failed(d, "threads", err);
+	if (d->tids_err) {
+		field_failed(d, "threads", d->tids_err);
 		return;
 	}
 	threads = json_array();
@@ -627,7 +714,10 @@ static void detail_threads(struct detail *d, const struct proc_status *leader)
 		if (tids[i] == d->pid) {
 			vol += leader->voluntary_ctxt_switches;
 			invol += leader->nonvoluntary_ctxt_switches;
-		} else if (!procfs_read_status(d->pid, tids[i], &ts)) {
+			continue;
+		}
+		snprintf(rel, sizeof(rel), "task/%d/status", tids[i]);
+		if (detail_read(d, rel) > 0 && !procfs_parse_status(d->buf, &ts)) {
 			vol += ts.voluntary_ctxt_switches;
 			invol += ts.nonvoluntary_ctxt_switches;
 		}
@@ -638,31 +728,66 @@ static void detail_threads(struct detail *d, const struct proc_status *leader)
 	json_set(cs, "voluntary", json_integer((json_int_t)vol));
 	json_set(cs, "involuntary", json_integer((json_int_t)invol));
 	json_set(d->j, "context_switches", cs);
-	free(tids);
+}
+
+/* The threads of the process, ascending, into d->tids (or d->tids_err). */
+static void detail_list_tasks(struct detail *d)
+{
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	fd = openat(d->dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		d->tids_err = errno == ENOENT ? -ESRCH : -errno;
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+
+		if (*end || end == de->d_name || v <= 0)
+			continue;
+		if (d->ntids == cap) {
+			pid_t *bigger = realloc(d->tids, (cap = cap ? cap * 2 : 16) * sizeof(pid_t));
+
+			if (!bigger) {
+				d->tids_err = -ENOMEM;
+				break;
+			}
+			d->tids = bigger;
+		}
+		d->tids[d->ntids++] = (pid_t)v;
+	}
+	closedir(dir);
+	if (d->ntids > 1)
+		qsort(d->tids, d->ntids, sizeof(pid_t), cmp_fd); /* pid_t is int */
 }
 
 static void detail_cgroup(struct detail *d)
 {
 	struct proc_cgroup *cg = malloc(sizeof(*cg));
-	char *buf = NULL;
-	int err;
+	ssize_t n;
 
 	json_set(d->j, "cgroup", NULL);
 	json_set(d->j, "container_id", NULL);
 	json_set(d->j, "container_runtime", NULL);
 	if (!cg)
 		return;
-	err = procfs_read(d->pid, -1, "cgroup", &buf, NULL);
-	if (err) {
-		field_failed(d, "cgroup", err);
-	} else if (procfs_parse_cgroup(buf, cg) == 0) {
+	n = detail_read(d, "cgroup");
+	if (n < 0) {
+		field_failed(d, "cgroup", (int)n);
+	} else if (procfs_parse_cgroup(d->buf, cg) == 0) {
 		json_set(d->j, "cgroup", json_string_cstr(cg->path));
 		if (cg->container_id[0]) {
 			json_set(d->j, "container_id", json_string(cg->container_id));
 			json_set(d->j, "container_runtime", json_string(cg->runtime));
 		}
 	}
-	free(buf);
 	free(cg);
 }
 
@@ -674,7 +799,7 @@ static void detail_namespace(struct detail *d, const struct proc_status *status)
 	int err;
 
 	json_set(d->j, "pid_namespace", NULL);
-	err = readlink_proc(d->pid, "ns/pid", link, sizeof(link), &len);
+	err = readlink_proc(d->dfd, "ns/pid", link, sizeof(link), &len);
 	if (err)
 		field_failed(d, "pid_namespace", err);
 	else if (!procfs_parse_ns_link(link, "pid", &inode))
@@ -688,38 +813,36 @@ static void detail_namespace(struct detail *d, const struct proc_status *status)
 
 static json_t *read_int_file(struct detail *d, const char *name, const char *field)
 {
-	char *buf = NULL, *end;
 	json_t *v = NULL;
 	long long x;
-	int err;
+	ssize_t n;
+	char *end;
 
-	err = procfs_read(d->pid, -1, name, &buf, NULL);
-	if (err) {
-		field_failed(d, field, err);
+	n = detail_read(d, name);
+	if (n < 0) {
+		field_failed(d, field, (int)n);
 		return NULL;
 	}
 	errno = 0;
-	x = strtoll(buf, &end, 10);
-	if (!errno && end != buf)
+	x = strtoll(d->buf, &end, 10);
+	if (!errno && end != d->buf)
 		v = json_integer(x);
-	free(buf);
 	return v;
 }
 
 static void detail_io(struct detail *d)
 {
 	struct proc_io io;
-	char *buf = NULL;
 	json_t *o;
-	int err;
+	ssize_t n;
 
 	json_set(d->j, "io", NULL);
-	err = procfs_read(d->pid, -1, "io", &buf, NULL);
-	if (err) {
-		field_failed(d, "io", err);
+	n = detail_read(d, "io");
+	if (n < 0) {
+		field_failed(d, "io", (int)n);
 		return;
 	}
-	if (!procfs_parse_io(buf, &io)) {
+	if (!procfs_parse_io(d->buf, &io)) {
 		o = json_object();
 		json_set(o, "read_bytes", json_integer((json_int_t)io.read_bytes));
 		json_set(o, "write_bytes", json_integer((json_int_t)io.write_bytes));
@@ -731,7 +854,6 @@ static void detail_io(struct detail *d)
 		json_set(o, "syscw", json_integer((json_int_t)io.syscw));
 		json_set(d->j, "io", o);
 	}
-	free(buf);
 }
 
 static json_t *bytes_or_null(bool has, uint64_t v)
@@ -752,11 +874,11 @@ static void sleep_until(double deadline)
 
 int inspect__process_detail(pid_t pid, const struct show_opts *opts, json_t **out)
 {
-	struct detail d = { .pid = pid };
+	struct detail d = { .pid = pid, .dfd = -1 };
 	struct proc_status status;
 	struct proc_stat st, st2;
-	char *cmdline = NULL, *statbuf = NULL;
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], path[32];
+	ssize_t n;
 	uint64_t flags = 0;
 	double boot, t0, t1, now;
 	size_t len = 0;
@@ -770,9 +892,16 @@ int inspect__process_detail(pid_t pid, const struct show_opts *opts, json_t **ou
 	*out = NULL;
 	if (pid <= 0)
 		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	d.dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d.dfd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
 	/* status once: the thread-group check (thread_group_check()'s), the memory, the
 	 * leader's context switches. */
-	err = procfs_read_status(pid, -1, &status);
+	n = detail_read(&d, "status");
+	err = n < 0 ? (int)n : n == 0 ? -ESRCH : procfs_parse_status(d.buf, &status);
 	if (err)
 		goto cleanup;
 	/* /proc/TID exists for every thread, but only a leader is a process. */
@@ -782,12 +911,11 @@ int inspect__process_detail(pid_t pid, const struct show_opts *opts, json_t **ou
 	}
 	now = realtime_s();
 	t0 = monotonic_s();
-	err = procfs_read(pid, -1, "stat", &statbuf, NULL);
-	if (!err)
-		err = *statbuf ? procfs_parse_stat(statbuf, &st) : -ESRCH;
+	n = detail_read(&d, "stat");
+	err = n < 0 ? (int)n : n == 0 ? -ESRCH : procfs_parse_stat(d.buf, &st);
 	if (err)
 		goto cleanup;
-	procfs_stat_field(statbuf, 9, &flags);
+	procfs_stat_field(d.buf, 9, &flags);
 	kthread = flags & PROC_PF_KTHREAD;
 	/* Kernel threads and zombies have no address space: no exe, env, maps, memory. */
 	has_mm = !kthread && status.has_vm;
@@ -807,20 +935,24 @@ int inspect__process_detail(pid_t pid, const struct show_opts *opts, json_t **ou
 	json_set(d.j, "minidump", href_process_dump(pid));
 	json_set(d.j, "parent", st.ppid > 0 ? href_process(st.ppid) : NULL);
 	json_set(d.j, "ppid", json_integer(st.ppid));
+	detail_list_tasks(&d);
 	detail_children(&d);
 
 	json_set(d.j, "file_name", NULL);
 	if (!kthread) {
-		err = readlink_proc(pid, "exe", exe, sizeof(exe), &len);
+		err = readlink_proc(d.dfd, "exe", exe, sizeof(exe), &len);
 		if (!err)
 			json_set(d.j, "file_name", json_string_bytes(exe, len));
 		else if (has_mm)
 			field_failed(&d, "file_name", err);
 	}
-	err = procfs_read(pid, -1, "cmdline", &cmdline, &len);
+	n = detail_read(&d, "cmdline");
+	err = n < 0 ? (int)n : 0;
 	if (!err) {
 		json_t *args = json_array();
+		char *cmdline = d.buf;
 
+		len = (size_t)n;
 		for (size_t i = 0; i < len;) {
 			size_t alen = strnlen(cmdline + i, len - i);
 
@@ -870,7 +1002,8 @@ int inspect__process_detail(pid_t pid, const struct show_opts *opts, json_t **ou
 	json_set(d.j, "cpu_percent", NULL);
 	if (opts && opts->cpu_interval_ns)
 		sleep_until(t0 + (double)opts->cpu_interval_ns / 1e9);
-	err = procfs_read_stat(pid, -1, &st2);
+	n = detail_read(&d, "stat");
+	err = n < 0 ? (int)n : n == 0 ? -ESRCH : procfs_parse_stat(d.buf, &st2);
 	/* Gone now, or the PID names another process: what we read is not one process. */
 	if (err == -ENOENT || err == -ESRCH || (!err && st2.starttime != st.starttime)) {
 		err = -ESRCH;
@@ -899,7 +1032,9 @@ cleanup:
 	json_decref(d.j);
 	json_decref(d.unreadable);
 	user_cache__free(&users);
-	free(statbuf);
-	free(cmdline);
+	free(d.buf);
+	free(d.tids);
+	if (d.dfd >= 0)
+		close(d.dfd);
 	return err;
 }

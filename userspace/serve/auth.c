@@ -361,6 +361,26 @@ static int cache_digest(struct auth_db *db, const char *user, const char *passwo
 	return err ? -EIO : 0;
 }
 
+bool auth_db__check_cached(struct auth_db *db, const char *user, const char *password)
+{
+	unsigned char digest[AUTH_DIGEST_LEN];
+	time_t now = time(NULL);
+	bool hit = false;
+
+	if (cache_digest(db, user, password, digest))
+		return false;
+	pthread_mutex_lock(&db->lock);
+	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++) {
+		const struct auth_cache_slot *c = &db->cache[i];
+
+		if (c->expires > now && !gnutls_memcmp(c->digest, digest, sizeof(digest)))
+			hit = true;
+	}
+	pthread_mutex_unlock(&db->lock);
+	explicit_bzero(digest, sizeof(digest));
+	return hit;
+}
+
 bool auth_db__check(struct auth_db *db, const char *user, const char *password)
 {
 	unsigned char digest[AUTH_DIGEST_LEN];

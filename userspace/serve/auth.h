@@ -48,6 +48,10 @@ int auth_db__load(const char *path, struct auth_db **out, char *why, size_t why_
 /* Whether @user/@password is a known pair; the same work is done for an unknown user. */
 bool auth_db__check(struct auth_db *db, const char *user, const char *password);
 
+/* Whether @user/@password was verified recently (the cache: an HMAC, no yescrypt); false
+ * means "not known yet", for auth_db__check to decide. */
+bool auth_db__check_cached(struct auth_db *db, const char *user, const char *password);
+
 void auth_db__free(struct auth_db *db);
 
 #endif /* TRACEDUMP_SERVE_AUTH_H */

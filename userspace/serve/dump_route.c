@@ -54,6 +54,10 @@ struct dump_stream {
 	struct dump_opts opts;
 	bool zip;		/* the bundle, as a zip, around the core */
 	json_t *result;		/* dumper__run's, once done; for the access log */
+	struct MHD_Connection *conn; /* the reply's */
+	int waiting;		/* the reply suspended its connection for bytes (atomic) */
+	void (*log_later)(void *ctx, json_t *dump); /* dump_route_log_end's */
+	void *log_ctx;
 	char core_name[256];	/* the core's file name (in the zip: its entry) */
 	struct dump_stream *next; /* in the list of running dumps */
 };
@@ -106,6 +110,13 @@ static int pipe_sink_begin(struct core_sink *sink, uint64_t size, uint64_t estim
 	return 0;
 }
 
+/* The reply waits for bytes (read_dump): they are there, or the end is. */
+static void wake_reader(struct dump_stream *s)
+{
+	if (__atomic_exchange_n(&s->waiting, 0, __ATOMIC_SEQ_CST))
+		server_resume(s->conn);
+}
+
 static int write_all(struct dump_stream *s, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -125,6 +136,7 @@ static int write_all(struct dump_stream *s, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 		s->sink.bytes_out += (uint64_t)n;
+		wake_reader(s);
 	}
 	return 0;
 }
@@ -206,9 +218,12 @@ static int dump_zip(struct dump_stream *s, json_t **result, char *why, size_t wh
 }
 #endif
 
+static json_t *dump_log_json(json_t *result);
+
 static void *dump_thread(void *arg)
 {
 	struct dump_stream *s = arg;
+	void (*later)(void *ctx, json_t *dump);
 	json_t *result = NULL;
 	char why[256] = "";
 	int err;
@@ -227,7 +242,15 @@ static void *dump_thread(void *arg)
 	close(s->pipe_w);
 	s->pipe_w = -1;
 	pthread_cond_broadcast(&s->cond);
+	later = s->log_later;
+	s->log_later = NULL;
 	pthread_mutex_unlock(&s->lock);
+	wake_reader(s);
+	/* The reply ended before we did: its log line waited for this. */
+	if (later) {
+		later(s->log_ctx, s->result ? dump_log_json(s->result) : NULL);
+		stream_unref(s); /* the log's */
+	}
 
 	pthread_mutex_lock(&running_lock);
 	for (struct dump_stream **p = &running; *p; p = &(*p)->next)
@@ -260,6 +283,8 @@ static json_t *dump_log_json(json_t *result)
 	return j;
 }
 
+/* On a pool thread: never waits. With the pipe empty, the connection is suspended
+ * until the dumper writes or ends (wake_reader). */
 static ssize_t read_dump(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct dump_stream *s = cls;
@@ -271,14 +296,21 @@ static ssize_t read_dump(void *cls, uint64_t pos, char *buf, size_t max)
 
 		if (serve_stopping)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
-		/* Wake up now and then to notice a stop while the dumper is busy. */
-		if (poll(&pfd, 1, 500) == 0)
-			continue;
 		n = read(s->pipe_r, buf, max);
 		if (n > 0)
 			return n;
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!server_suspend(s->conn))
+				return MHD_CONTENT_READER_END_WITH_ERROR; /* stopping */
+			__atomic_store_n(&s->waiting, 1, __ATOMIC_SEQ_CST);
+			/* Bytes (or the end) that came before the flag was up: no one else
+			 * would wake us for them. */
+			if ((poll(&pfd, 1, 0) > 0 || serve_stopping))
+				wake_reader(s);
+			return 0;
+		}
 		if (n < 0)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		pthread_mutex_lock(&s->lock);
@@ -431,6 +463,8 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	}
 	s->pipe_r = fds[0];
 	s->pipe_w = fds[1];
+	/* The reply reads on a pool thread: never blocking (read_dump). */
+	fcntl(s->pipe_r, F_SETFL, O_NONBLOCK);
 	fcntl(s->pipe_w, F_SETPIPE_SZ, DUMP_PIPE_SIZE); /* fewer wake-ups; best effort */
 	read_comm(pid, comm, sizeof(comm));
 	dumper__default_name(comm, "api", pid, time(NULL), s->core_name, sizeof(s->core_name));
@@ -462,6 +496,7 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	s->refs += 2; /* the response's and the access log's; the thread may already have
 		       * dropped its own */
 	r->dump_stream = s;
+	s->conn = c;
 	pthread_mutex_unlock(&s->lock);
 	/* A zip's size is known only at its end: chunked. */
 	resp = MHD_create_response_from_callback(size && !s->zip ? size : MHD_SIZE_UNKNOWN,
@@ -483,9 +518,7 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 	 * metadata.json), known only once the core is written. */
 	MHD_add_response_header(resp, "X-Dump-Snapshot", snapshot ? "1" : "0");
 	server_common_headers(resp);
-	r->status = MHD_HTTP_OK;
-	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
+	ret = server_queue(c, r, MHD_HTTP_OK, resp);
 	stream_unref(s);
 	return ret;
 
@@ -503,34 +536,38 @@ fail_unclaim:
 				  "cannot start the dump: %s", strerror(-err));
 }
 
-json_t *dump_route_log_end(void *stream, bool completed)
+bool dump_route_log_end(void *stream, bool completed, json_t **dump,
+			void (*later)(void *ctx, json_t *dump), void *ctx)
 {
 	struct dump_stream *s = stream;
-	struct timespec deadline;
 	json_t *j = NULL;
 
-	/* The client has the last byte and the dumper is finishing (releasing the target,
-	 * reaping the copy): wait for it, briefly, to log what it did. Only then: a HEAD,
-	 * or a reply cut short, leaves a dumper that may be blocked on the pipe until the
-	 * response is freed, after this. (A zip's last chunk comes after the end.) */
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 5;
+	/* The client has every byte and the dumper is finishing (releasing the target,
+	 * reaping the copy): its thread logs what it did once done, and nothing waits
+	 * here. A reply cut short is logged now (its dumper is about to fail on the pipe
+	 * that the response's end closes). */
 	pthread_mutex_lock(&s->lock);
-	while (completed && __atomic_load_n(&s->sent_all, __ATOMIC_ACQUIRE) && !s->done &&
-	       pthread_cond_timedwait(&s->cond, &s->lock, &deadline) != ETIMEDOUT)
-		;
+	if (completed && !s->done) {
+		s->log_later = later;
+		s->log_ctx = ctx;
+		pthread_mutex_unlock(&s->lock);
+		return false; /* the dumper thread drops the log's reference */
+	}
 	if (s->done && !s->err && s->result)
 		j = dump_log_json(s->result);
 	pthread_mutex_unlock(&s->lock);
 	stream_unref(s);
-	return j;
+	*dump = j;
+	return true;
 }
 
 void dump_route_cancel_all(void)
 {
 	pthread_mutex_lock(&running_lock);
-	for (struct dump_stream *d = running; d; d = d->next)
+	for (struct dump_stream *d = running; d; d = d->next) {
 		d->cancel = 1;
+		wake_reader(d);
+	}
 	pthread_mutex_unlock(&running_lock);
 }
 
@@ -563,9 +600,11 @@ enum MHD_Result dump_reply(struct MHD_Connection *c, struct serve_request *r, pi
 				  "dumps are not built into this tracedump");
 }
 
-json_t *dump_route_log_end(void *stream, bool completed)
+bool dump_route_log_end(void *stream, bool completed, json_t **dump,
+			void (*later)(void *ctx, json_t *dump), void *ctx)
 {
-	return NULL;
+	*dump = NULL;
+	return true;
 }
 
 void dump_route_cancel_all(void)

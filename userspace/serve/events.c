@@ -38,6 +38,15 @@ struct event_stream {
 	uint64_t limit, sent; /* events; limit 0: none */
 	char *pending;	      /* NDJSON not yet handed to the response */
 	size_t pending_len, pending_off, pending_cap;
+	/* The tracer is polled on a thread of the stream's own (poller); the response's
+	 * reader, on a pool thread, takes what is pending or suspends the connection. */
+	pthread_mutex_t lock; /* pending, sent, the flags */
+	pthread_cond_t cond;
+	struct MHD_Connection *conn;
+	bool waiting;	      /* the connection is suspended for more */
+	bool ended;	      /* timeout, limit or stop: the stream ends once drained */
+	bool broken;	      /* the client left or the tracer failed */
+	bool freed;	      /* MHD is done with the response: the poller tears down */
 };
 
 static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -80,9 +89,20 @@ static int on_event(void *ctx, const void *data, size_t size)
 	j = tracer_event_to_json(data, size, &s->jctx);
 	if (!j)
 		return 0;
+	pthread_mutex_lock(&s->lock);
 	if (!append_line(s, j))
 		s->sent++;
+	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+/* With s->lock held: the reader waits for something, and it is there. */
+static void wake_reader(struct event_stream *s)
+{
+	if (s->waiting) {
+		s->waiting = false;
+		server_resume(s->conn);
+	}
 }
 
 /* The client closed its side (or the connection broke): no one reads any more. */
@@ -94,45 +114,99 @@ static bool client_gone(int fd)
 	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
 }
 
+/* On a pool thread: never waits (the poller resumes the connection). */
 static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct event_stream *s = cls;
+	ssize_t ret;
 
-	for (;;) {
-		if (s->pending_off < s->pending_len) {
-			size_t n = s->pending_len - s->pending_off;
+	pthread_mutex_lock(&s->lock);
+	if (s->pending_off < s->pending_len) {
+		size_t n = s->pending_len - s->pending_off;
 
-			if (n > max)
-				n = max;
-			memcpy(buf, s->pending + s->pending_off, n);
-			s->pending_off += n;
-			if (s->pending_off == s->pending_len)
-				s->pending_off = s->pending_len = 0;
-			return (ssize_t)n;
-		}
-		if (serve_stopping || (s->limit && s->sent >= s->limit) ||
-		    (s->deadline_ns && tracer_now_ns() >= s->deadline_ns))
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (client_gone(s->client_fd))
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		if (tracer__poll(s->t, EVENTS_POLL_MS, on_event, s) < 0)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (n > max)
+			n = max;
+		memcpy(buf, s->pending + s->pending_off, n);
+		s->pending_off += n;
+		if (s->pending_off == s->pending_len)
+			s->pending_off = s->pending_len = 0;
+		ret = (ssize_t)n;
+	} else if (s->broken) {
+		ret = MHD_CONTENT_READER_END_WITH_ERROR;
+	} else if (s->ended || serve_stopping) {
+		ret = MHD_CONTENT_READER_END_OF_STREAM;
+	} else if (server_suspend(s->conn)) {
+		s->waiting = true;
+		ret = 0;
+	} else {
+		ret = MHD_CONTENT_READER_END_OF_STREAM; /* the server is stopping */
 	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
-static void free_stream(void *cls)
+static void destroy_stream(struct event_stream *s)
 {
-	struct event_stream *s = cls;
-
 	if (s->t)
 		tracer__destroy(s->t);
 	if (s->sym)
 		symbolizer__free(s->sym);
 	free(s->pending);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
 	free(s);
 	pthread_mutex_lock(&streams_lock);
 	streams--;
 	pthread_mutex_unlock(&streams_lock);
+}
+
+/* The stream's thread: polls the tracer, ends the stream (timeout, limit, stop, client
+ * gone), and tears everything down (BPF unloaded) once MHD is done with the response,
+ * never on a pool thread. */
+static void *poller_main(void *arg)
+{
+	struct event_stream *s = arg;
+	bool end = false;
+
+	while (!end) {
+		bool broken = false, ended = false;
+
+		pthread_mutex_lock(&s->lock);
+		end = s->freed;
+		pthread_mutex_unlock(&s->lock);
+		if (end)
+			break;
+		if (serve_stopping || (s->limit && s->sent >= s->limit) ||
+		    (s->deadline_ns && tracer_now_ns() >= s->deadline_ns))
+			ended = true;
+		else if (client_gone(s->client_fd) ||
+			 tracer__poll(s->t, EVENTS_POLL_MS, on_event, s) < 0)
+			broken = true;
+		pthread_mutex_lock(&s->lock);
+		s->ended |= ended;
+		s->broken |= broken;
+		end = s->ended || s->broken;
+		if (end || s->pending_len)
+			wake_reader(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_lock(&s->lock);
+	while (!s->freed)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	destroy_stream(s);
+	return NULL;
+}
+
+/* MHD is done with the response: the poller tears down. */
+static void free_stream(void *cls)
+{
+	struct event_stream *s = cls;
+
+	pthread_mutex_lock(&s->lock);
+	s->freed = true;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* "1,2,3" into @pids; -EINVAL for anything else. */
@@ -170,6 +244,7 @@ enum MHD_Result events_reply(struct MHD_Connection *c, struct serve_request *r)
 	const char *bad = NULL;
 	enum MHD_Result ret;
 	json_t *start, *cl, *pl;
+	pthread_t poller;
 	int e;
 
 	if (pid_arg && parse_pids(pid_arg, pids, &npids))
@@ -213,6 +288,9 @@ enum MHD_Result events_reply(struct MHD_Connection *c, struct serve_request *r)
 	}
 	s->client_fd = -1;
 	s->limit = limit;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->conn = c;
 	opts.all = npids == 0;
 	opts.follow = npids > 0;
 	opts.threshold_ns = 200000000ULL;
@@ -220,7 +298,7 @@ enum MHD_Result events_reply(struct MHD_Connection *c, struct serve_request *r)
 	if (e) {
 		ret = server_reply_error(c, r, e == -EOPNOTSUPP ? MHD_HTTP_NOT_IMPLEMENTED :
 					 server_status_from_errno(e), "cannot trace: %s", err);
-		free_stream(s);
+		destroy_stream(s);
 		return ret;
 	}
 	for (size_t i = 0; i < npids; i++) {
@@ -228,7 +306,7 @@ enum MHD_Result events_reply(struct MHD_Connection *c, struct serve_request *r)
 		if (e) {
 			ret = server_reply_error(c, r, e == -ESRCH ? MHD_HTTP_NOT_FOUND :
 						 server_status_from_errno(e), "%s", err);
-			free_stream(s);
+			destroy_stream(s);
 			return ret;
 		}
 	}
@@ -253,22 +331,28 @@ enum MHD_Result events_reply(struct MHD_Connection *c, struct serve_request *r)
 	start = json_pack("{s:s, s:o, s:o, s:b, s:s}", "type", "start", "classes", cl, "pids",
 			  pl, "all", npids == 0, "warnings", tracer__warnings(s->t));
 	if (!start || append_line(s, start)) {
-		free_stream(s);
+		destroy_stream(s);
 		return server_reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
 
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read_events, s,
 						 free_stream);
 	if (!resp) {
-		free_stream(s);
+		destroy_stream(s);
 		return MHD_NO;
 	}
+	e = pthread_create(&poller, NULL, poller_main, s);
+	if (e) {
+		/* The response's free callback only flags: tear down here. */
+		MHD_destroy_response(resp);
+		destroy_stream(s);
+		return server_reply_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  "cannot start a thread: %s", strerror(e));
+	}
+	pthread_detach(poller);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
 	server_common_headers(resp);
-	r->status = MHD_HTTP_OK;
-	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return server_queue(c, r, MHD_HTTP_OK, resp);
 }
 
 #else /* no tracer in this tree */

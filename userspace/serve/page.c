@@ -27,7 +27,6 @@ static const char PAGE_CSP[] = "default-src 'none'; script-src 'unsafe-inline'; 
 enum MHD_Result page_reply(struct MHD_Connection *c, struct serve_request *r)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	resp = MHD_create_response_from_buffer((size_t)(serve_page_html_end - serve_page_html),
 					       (void *)serve_page_html, MHD_RESPMEM_PERSISTENT);
@@ -37,8 +36,5 @@ enum MHD_Result page_reply(struct MHD_Connection *c, struct serve_request *r)
 	MHD_add_response_header(resp, "Content-Security-Policy", PAGE_CSP);
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	server_common_headers(resp);
-	r->status = MHD_HTTP_OK;
-	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return server_queue(c, r, MHD_HTTP_OK, resp);
 }

@@ -21,15 +21,13 @@
 #define KILL_TIMEOUT_NS (5ull * 1000000000ull)
 
 /*
- * The CPU gate: at most one request per CPU reads /proc and builds JSON at a time. A
- * thread per connection means 64 connections are 64 runnable threads; without the gate
- * they share the CPUs by time slices with each other and with the clients, and a
- * request that needs 0.2 ms of CPU waits behind all of them (p99 over 100 ms with 64
- * wrk connections on 2 CPUs). With it the others sleep (up to GATE_WAIT_MAX_MS) until
- * a CPU is free, and each request runs to its end. Only the short routes pass through
- * it: a dump, a kill, an event stream, a stack or cpu_interval wait on other things.
+ * The list (and --main NAME) runs on a thread of its own (server.c): at most one such
+ * thread per CPU reads /proc and builds JSON at a time, so that 64 clients of the list
+ * are not 64 threads time-sliced against the pool. The others sleep (up to
+ * GATE_WAIT_MAX_MS) until a CPU is free: a read of /proc can block (a process's
+ * mmap_lock held by a stuck writer), and such a list must not stall every other one.
  */
-#define GATE_WAIT_MAX_MS 20
+#define GATE_WAIT_MAX_MS 100
 static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
 static sem_t cpu_gate;
 
@@ -40,9 +38,7 @@ static void gate_init(void)
 	sem_init(&cpu_gate, 0, n > 0 ? (unsigned)n : 1);
 }
 
-/* Waits for a CPU, but not for long: a read of /proc can block (the target's mmap_lock
- * held by a writer), and such requests must not stall every other one. Returns whether
- * the gate was taken (pass it to gate_leave). */
+/* Returns whether the gate was taken (pass it to gate_leave). */
 static bool gate_enter(void)
 {
 	struct timespec deadline;
@@ -73,13 +69,16 @@ static int resolve_main(pid_t *pid)
 {
 	struct ps_filter filter = { .name = serve_cfg->main_arg };
 	json_t *list = NULL;
+	bool gate;
 	int err;
 
 	if (!serve_cfg->main_arg)
 		return -ENOENT;
 	if (!parse_pid(serve_cfg->main_arg, pid, 0))
 		return 0;
+	gate = gate_enter();
 	err = inspect__process_list(&filter, &list);
+	gate_leave(gate);
 	if (err)
 		return err;
 	if (!json_array_size(list)) {
@@ -141,8 +140,8 @@ static enum MHD_Result get_processes(struct MHD_Connection *c, struct serve_requ
 {
 	json_t *list = NULL, *p;
 	pid_t self = getpid();
-	bool gate;
 	size_t i;
+	bool gate;
 	int err;
 
 	gate = gate_enter();
@@ -166,7 +165,6 @@ static enum MHD_Result get_process(struct MHD_Connection *c, struct serve_reques
 	const char *arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cpu_interval");
 	struct show_opts opts = { 0 };
 	json_t *j = NULL;
-	bool gate;
 	int err;
 
 	if (arg && (parse_duration_ns(arg, &opts.cpu_interval_ns) ||
@@ -174,10 +172,8 @@ static enum MHD_Result get_process(struct MHD_Connection *c, struct serve_reques
 		return server_reply_error(c, r, MHD_HTTP_BAD_REQUEST,
 					  "invalid cpu_interval '%.32s': a duration up to 5s",
 					  arg);
-	/* cpu_interval sleeps: not with a CPU held. */
-	gate = !opts.cpu_interval_ns && gate_enter();
+	/* cpu_interval sleeps: server.c runs such a request on a thread of its own. */
 	err = inspect__process_detail(pid, &opts, &j);
-	gate_leave(gate);
 	if (err)
 		return reply_inspect_error(c, r, err, pid, "details");
 	return server_reply_json(c, r, MHD_HTTP_OK, j);
@@ -222,7 +218,6 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *c, struct serve_request *
 	enum MHD_Result ret = MHD_YES;
 	json_t *j = NULL;
 	pid_t pid = 0;
-	bool gate;
 	int err;
 
 	switch (r->route.kind) {
@@ -242,15 +237,11 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *c, struct serve_request *
 			return delete_process(c, r, pid);
 		return get_process(c, r, pid);
 	case ROUTE_THREADS:
-		gate = gate_enter();
 		err = inspect__thread_list(pid, &j);
-		gate_leave(gate);
 		return err ? reply_inspect_error(c, r, err, pid, "threads")
 			   : server_reply_json(c, r, MHD_HTTP_OK, j);
 	case ROUTE_THREAD:
-		gate = gate_enter();
 		err = inspect__thread_detail(pid, r->route.tid, &j);
-		gate_leave(gate);
 		if (err == -ENOENT)
 			return server_reply_error(c, r, MHD_HTTP_NOT_FOUND,
 						  "thread %d is not a thread of process %d",
@@ -258,15 +249,11 @@ enum MHD_Result routes_dispatch(struct MHD_Connection *c, struct serve_request *
 		return err ? reply_inspect_error(c, r, err, pid, "thread")
 			   : server_reply_json(c, r, MHD_HTTP_OK, j);
 	case ROUTE_MODULES:
-		gate = gate_enter();
 		err = inspect__module_list(pid, &j);
-		gate_leave(gate);
 		return err ? reply_inspect_error(c, r, err, pid, "modules")
 			   : server_reply_json(c, r, MHD_HTTP_OK, j);
 	case ROUTE_MODULE:
-		gate = gate_enter();
 		err = inspect__module_detail(pid, r->route.base, &j);
-		gate_leave(gate);
 		if (err == -ENOENT)
 			return server_reply_error(c, r, MHD_HTTP_NOT_FOUND,
 						  "no module based at 0x%llx in process %d",

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The HTTP side of `serve`: one libmicrohttpd daemon (a thread per connection, so that a
- * dump or an event stream may block its own connection only), the checks every request
+ * The HTTP side of `serve`: one libmicrohttpd daemon with a pool of one thread per CPU
+ * (epoll), where nothing may block: a route that waits (a dump's start, a kill, a
+ * stack, an event stream's set-up, cpu_interval) runs on a thread of its own while its
+ * connection is suspended, and the streams (dump, events) suspend their connection
+ * until bytes are ready instead of waiting in the pool. The checks every request
  * goes through in order (Host, route, method, auth, read-only, cross-site), the JSON
  * replies and the access log. routes.c answers the API, page.c serves the page,
  * dump_route.c and events.c stream.
@@ -53,6 +56,21 @@ struct serve_request {
 	bool checked;		/* the checks passed; the body is being discarded */
 	size_t body_bytes;
 	void *dump_stream;	/* a dump being sent (dump_route.c), for the access log */
+	/* A route that waits (server_route_waits) runs on a thread of its own while the
+	 * connection is suspended; its reply is kept here for the pool thread to queue. */
+	bool offloaded;
+	bool offload_done;
+	enum MHD_Result offload_ret;
+	unsigned kept_status;
+	struct MHD_Response *kept;
+	/* Credentials not in the auth cache: yescrypt (~25 ms of CPU) runs off the pool. */
+	bool auth_pending;
+	char auth_user[AUTH_USER_MAX + 1];
+	char auth_pass[AUTH_PASS_MAX + 1]; /* wiped once checked */
+	int route_err;			   /* route_parse's, reported after the credentials */
+	char route_why[128];
+	enum MHD_RequestTerminationCode toe; /* for a log line written later, */
+	char method_copy[16];		     /* when MHD's copy of the method is gone */
 };
 
 extern const struct serve_config *serve_cfg;
@@ -68,6 +86,24 @@ enum MHD_Result server_reply_error(struct MHD_Connection *c, struct serve_reques
 	__attribute__((format(printf, 4, 5)));
 /* The HTTP status for a negative errno of an inspect or dump call. */
 unsigned server_status_from_errno(int err);
+/* Queues @resp (and drops our reference); on an offloaded request's thread, keeps it
+ * for the pool thread instead. Every reply goes through here. */
+enum MHD_Result server_queue(struct MHD_Connection *c, struct serve_request *r,
+			     unsigned status, struct MHD_Response *resp);
+
+/*
+ * Suspends a connection (MHD_suspend_connection) while it waits for a dump's bytes, an
+ * event or an offloaded route; counted, since MHD_stop_daemon() aborts the process when
+ * it finds one suspended. Call only from MHD's callbacks for @c. False (nothing done)
+ * once the server is closing.
+ */
+bool server_suspend(struct MHD_Connection *c);
+/* From any thread, once per successful server_suspend. */
+void server_resume(struct MHD_Connection *c);
+/* On stop: no more suspending; waits up to @ms for every suspended connection to be
+ * resumed. False if some is not (then MHD_stop_daemon must not be called). */
+bool server_close_suspended(unsigned ms);
+
 /* Adds the headers every reply carries (nosniff, no-store). */
 void server_common_headers(struct MHD_Response *resp);
 
