@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for the /proc parsers (userspace/common/procfs.c), with hostile input. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -212,6 +215,41 @@ static void test_io(void **state)
 	assert_int_equal(procfs_parse_io("nothing here", &io), -EINVAL);
 }
 
+/* Whole files in both modes, the buffer kept and reused across calls, errors. */
+static void test_read_at(void **state)
+{
+	char dir[] = "/tmp/td-procfs-XXXXXX", path[64], *buf = NULL;
+	size_t cap = 0, big = 100 * 1024;
+	char *data = malloc(big);
+	ssize_t n;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/big", dir);
+	for (size_t i = 0; i < big; i++)
+		data[i] = 'a' + i % 26;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, big), (ssize_t)big);
+	close(fd);
+	for (int to_eof = 0; to_eof < 2; to_eof++) {
+		assert_int_equal(procfs_read_at(AT_FDCWD, path, &buf, &cap, to_eof), (ssize_t)big);
+		assert_memory_equal(buf, data, big);
+		assert_int_equal(buf[big], '\0');
+	}
+	/* A shorter file into the same buffer: its own length, NUL-terminated. */
+	n = procfs_read_at(AT_FDCWD, "/proc/self/comm", &buf, &cap, false);
+	assert_string_equal(buf, "test_procfs\n");
+	assert_int_equal(n, (ssize_t)strlen(buf));
+	assert_true(cap >= big);
+	assert_int_equal(procfs_read_at(AT_FDCWD, "/proc/self/no-such-file", &buf, &cap, true),
+			 -ENOENT);
+	unlink(path);
+	rmdir(dir);
+	free(buf);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_maps_lines),
 		cmocka_unit_test(test_environ),
 		cmocka_unit_test(test_io),
+		cmocka_unit_test(test_read_at),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

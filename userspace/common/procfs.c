@@ -413,57 +413,67 @@ static void procfs_path(char *path, size_t size, pid_t pid, pid_t tid, const cha
 		snprintf(path, size, "/proc/%d/task/%d/%s", pid, tid, name);
 }
 
+/* The free space a read is given at least: a seq_file hands out up to a page a read. */
+#define READ_ROOM 4096
+
+ssize_t procfs_read_at(int dirfd, const char *rel, char **buf, size_t *cap, bool to_eof)
+{
+	ssize_t used = 0;
+	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		size_t want;
+		ssize_t n;
+
+		if (!*buf || *cap - (size_t)used < READ_ROOM + 1) {
+			size_t ncap = *buf && *cap ? *cap * 2 : 2 * READ_ROOM;
+			char *bigger = realloc(*buf, ncap);
+
+			if (!bigger) {
+				close(fd);
+				return -ENOMEM;
+			}
+			*buf = bigger;
+			*cap = ncap;
+		}
+		want = *cap - used - 1;
+		n = read(fd, *buf + used, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* A process that exits while we read reports ESRCH on some files. */
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		used += n;
+		if (n == 0 || (!to_eof && (size_t)n < want))
+			break;
+	}
+	(*buf)[used] = '\0';
+	close(fd);
+	return used;
+}
+
 int procfs_read(pid_t pid, pid_t tid, const char *name, char **buf, size_t *len)
 {
-	size_t cap = 4096, used = 0;
 	char path[128];
-	char *data = NULL;
-	int fd, err = 0;
+	size_t cap = 0;
+	ssize_t n;
 
 	*buf = NULL;
 	procfs_path(path, sizeof(path), pid, tid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	data = malloc(cap);
-	if (!data) {
-		err = -ENOMEM;
-		goto cleanup;
+	n = procfs_read_at(AT_FDCWD, path, buf, &cap, true);
+	if (n < 0) {
+		free(*buf);
+		*buf = NULL;
+		return (int)n;
 	}
-	for (;;) {
-		ssize_t n;
-
-		if (used + 1 >= cap) {
-			char *bigger = realloc(data, cap * 2);
-
-			if (!bigger) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			data = bigger;
-			cap *= 2;
-		}
-		n = read(fd, data + used, cap - used - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* A process that exits while we read reports ESRCH on some files. */
-			err = -errno;
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		used += n;
-	}
-	data[used] = '\0';
-	*buf = data;
-	data = NULL;
 	if (len)
-		*len = used;
-cleanup:
-	free(data);
-	close(fd);
-	return err;
+		*len = (size_t)n;
+	return 0;
 }
 
 int procfs_read_stat(pid_t pid, pid_t tid, struct proc_stat *st)

@@ -86,6 +86,17 @@ int procfs_parse_environ(const char *buf, size_t len,
 			 void *ctx);
 
 /*
+ * Reads @rel under @dirfd (a /proc/PID descriptor, or AT_FDCWD with a whole path) into
+ * *@buf, NUL-terminated, grown as needed and kept across calls (*@buf and *@cap start
+ * NULL and 0; the caller frees). Its length, or -errno (ENOENT/ESRCH: gone).
+ * @to_eof: read until read() returns 0, for seq_files of one record per line (maps,
+ * task/TID/children), where a short read is only the end of the kernel's page. Without,
+ * a short read ends it: stat, status, cmdline, environ, io... fill whatever buffer
+ * they are given, and skipping the read that would return 0 saves a system call.
+ */
+ssize_t procfs_read_at(int dirfd, const char *rel, char **buf, size_t *cap, bool to_eof);
+
+/*
  * Reads /proc/PID/NAME (tid < 0) or /proc/PID/task/TID/NAME whole into a malloc'd,
  * NUL-terminated buffer. @len (may be NULL) gets the byte count without the NUL.
  */

@@ -65,44 +65,6 @@ static void pid_list__finish(struct pid_list *l, pid_t **out, size_t *count)
 	memset(l, 0, sizeof(*l));
 }
 
-/* All of a small /proc file into @buf (NUL-terminated), read to EOF (children is a
- * seq_file of one record per child: a short read is not the end). */
-static ssize_t read_file(int dirfd, const char *path, char **buf, size_t *cap)
-{
-	ssize_t n, used = 0;
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (!*buf || (size_t)used + 1 >= *cap) {
-			size_t ncap = *cap ? *cap * 2 : 1024;
-			char *bigger = realloc(*buf, ncap);
-
-			if (!bigger) {
-				close(fd);
-				return -ENOMEM;
-			}
-			*buf = bigger;
-			*cap = ncap;
-		}
-		n = read(fd, *buf + used, *cap - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			n = -errno;
-			close(fd);
-			return n;
-		}
-		if (n == 0)
-			break;
-		used += n;
-	}
-	(*buf)[used] = '\0';
-	close(fd);
-	return used;
-}
-
 bool children__have_task_files(void)
 {
 	static int have = -1; /* a property of the kernel: probed once */
@@ -128,7 +90,7 @@ int children__of_tasks(int piddir, const pid_t *tids, size_t ntids, pid_t **out,
 		ssize_t n;
 
 		snprintf(path, sizeof(path), "task/%d/children", tids[i]);
-		n = read_file(piddir, path, &buf, &cap);
+		n = procfs_read_at(piddir, path, &buf, &cap, true);
 		if (n == -ENOENT || n == -ESRCH)
 			continue; /* the thread exited: its children went to another one */
 		if (n < 0) {

@@ -159,46 +159,6 @@ static ssize_t read_small(int dirfd, const char *rel, char *buf, size_t size)
 	return used;
 }
 
-/* Reads all of @rel under @dirfd into *@buf (grown as needed, kept across calls). */
-static ssize_t read_grow(int dirfd, const char *rel, char **buf, size_t *cap)
-{
-	ssize_t n, used = 0;
-	int fd;
-
-	fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (!*buf || (size_t)used + 1 >= *cap) {
-			size_t ncap = *cap ? *cap * 2 : 4096;
-			char *bigger = realloc(*buf, ncap);
-
-			if (!bigger) {
-				close(fd);
-				return -ENOMEM;
-			}
-			*buf = bigger;
-			*cap = ncap;
-		}
-		size_t want = *cap - used - 1;
-
-		n = read(fd, *buf + used, want);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			n = -errno;
-			close(fd);
-			return n;
-		}
-		used += n;
-		if ((size_t)n < want) /* the end, as in read_small */
-			break;
-	}
-	(*buf)[used] = '\0';
-	close(fd);
-	return used;
-}
-
 static json_t *state_json(char state)
 {
 	return json_string(thread_state_name(state));
@@ -300,7 +260,7 @@ static int ps_one(struct ps_ctx *c, pid_t pid, json_t **out)
 	if (c->by_user && euid != c->user)
 		return 1;
 	snprintf(rel, sizeof(rel), "%d/cmdline", pid);
-	clen = read_grow(c->procfd, rel, &c->cmdline, &c->cmdline_cap);
+	clen = procfs_read_at(c->procfd, rel, &c->cmdline, &c->cmdline_cap, false);
 	if (clen == -ENOMEM)
 		return -ENOMEM;
 	if (clen < 0)
@@ -387,12 +347,12 @@ cleanup:
  * Every file is read through one descriptor of /proc/PID (openat, readlinkat): no path
  * walk per file, and every read is of the same process (a PID reused meanwhile is not
  * this directory: its reads fail with ENOENT). One buffer serves every read, and all
- * but maps and children end at the first short read (read_grow).
+ * but maps and children end at the first short read (procfs_read_at).
  */
 struct detail {
 	pid_t pid;
 	int dfd;	    /* /proc/PID, O_PATH */
-	char *buf;	    /* read_grow's, reused */
+	char *buf;	    /* procfs_read_at's, reused */
 	size_t cap;
 	pid_t *tids;	    /* the threads, ascending, listed once (children and threads) */
 	size_t ntids;
@@ -405,7 +365,7 @@ struct detail {
 /* @name under /proc/PID into d->buf: its length, or -errno. */
 static ssize_t detail_read(struct detail *d, const char *name)
 {
-	return read_grow(d->dfd, name, &d->buf, &d->cap);
+	return procfs_read_at(d->dfd, name, &d->buf, &d->cap, false);
 }
 
 /*
@@ -593,45 +553,6 @@ static int module_count_add(const struct proc_map *m, void *ctx)
 	return err < 0 ? err : 0;
 }
 
-/* All of maps into d->buf: a seq_file of one record per mapping, so read to EOF
- * (a short read is only the end of the kernel's page). */
-static ssize_t detail_read_maps(struct detail *d)
-{
-	ssize_t n, used = 0;
-	int fd;
-
-	fd = openat(d->dfd, "maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (!d->buf || (size_t)used + 4096 >= d->cap) {
-			size_t ncap = d->cap < 16384 ? 16384 : d->cap * 2;
-			char *bigger = realloc(d->buf, ncap);
-
-			if (!bigger) {
-				close(fd);
-				return -ENOMEM;
-			}
-			d->buf = bigger;
-			d->cap = ncap;
-		}
-		n = read(fd, d->buf + used, d->cap - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			n = -errno;
-			close(fd);
-			return n;
-		}
-		if (n == 0)
-			break;
-		used += n;
-	}
-	d->buf[used] = '\0';
-	close(fd);
-	return used;
-}
-
 /* As many modules as `modules PID` lists: the same grouping (module.h). */
 static void detail_modules(struct detail *d, bool has_mm)
 {
@@ -644,7 +565,7 @@ static void detail_modules(struct detail *d, bool has_mm)
 	json_set(d->j, "module_count", NULL);
 	if (!has_mm)
 		return;
-	n = detail_read_maps(d);
+	n = procfs_read_at(d->dfd, "maps", &d->buf, &d->cap, true); /* one record a line */
 	if (n < 0) {
 		field_failed(d, "module_count", (int)n);
 		return;

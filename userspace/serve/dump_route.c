@@ -363,8 +363,7 @@ static int claim(struct dump_stream *s)
 	struct timespec deadline;
 	int err = 0;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += CLAIM_WAIT_S;
+	server_deadline(&deadline, CLAIM_WAIT_S * 1000);
 	pthread_mutex_lock(&running_lock);
 	for (;;) {
 		struct dump_stream *same = NULL;
@@ -576,13 +575,7 @@ bool dump_route_wait_idle(int timeout_ms)
 	struct timespec deadline;
 	bool idle;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	server_deadline(&deadline, (unsigned)timeout_ms);
 	pthread_mutex_lock(&running_lock);
 	while (running_count &&
 	       pthread_cond_timedwait(&running_cond, &running_lock, &deadline) != ETIMEDOUT)

@@ -44,12 +44,7 @@ static bool gate_enter(void)
 	struct timespec deadline;
 
 	pthread_once(&gate_once, gate_init);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_nsec += GATE_WAIT_MAX_MS * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	server_deadline(&deadline, GATE_WAIT_MAX_MS);
 	for (;;) {
 		if (!sem_timedwait(&cpu_gate, &deadline))
 			return true;

@@ -237,6 +237,17 @@ bool server_suspend(struct MHD_Connection *c)
 	return true;
 }
 
+void server_deadline(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 void server_resume(struct MHD_Connection *c)
 {
 	MHD_resume_connection(c);
@@ -251,13 +262,7 @@ bool server_close_suspended(unsigned ms)
 	struct timespec deadline;
 	bool ok;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	server_deadline(&deadline, ms);
 	pthread_mutex_lock(&suspended_lock);
 	closing = true;
 	while (suspended &&

@@ -97,6 +97,10 @@ enum MHD_Result server_queue(struct MHD_Connection *c, struct serve_request *r,
  * it finds one suspended. Call only from MHD's callbacks for @c. False (nothing done)
  * once the server is closing.
  */
+/* *@ts = @ms from now on CLOCK_REALTIME: the deadline sem_timedwait and
+ * pthread_cond_timedwait take. */
+void server_deadline(struct timespec *ts, unsigned ms);
+
 bool server_suspend(struct MHD_Connection *c);
 /* From any thread, once per successful server_suspend. */
 void server_resume(struct MHD_Connection *c);
