@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -13,6 +12,7 @@
 #include "common/href.h"
 #include "common/jsonutil.h"
 #include "common/parse.h"
+#include "common/procfs.h"
 #include "serve/dump_route.h"
 #include "serve/host.h"
 #include "serve/server.h"
@@ -323,21 +323,9 @@ static struct {
 
 static bool thread_in_d_state(pid_t tid)
 {
-	char path[64], buf[512], *end;
-	int fd;
-	ssize_t n;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	end = strrchr(buf, ')');
-	return end && end[1] == ' ' && end[2] == 'D';
+	return !procfs_read_stat(getpid(), tid, &st) && st.state == 'D';
 }
 
 /* The slot taken (pass it to inflight_end), -1 when none was; *stuck when an earlier
