@@ -47,7 +47,12 @@ struct tracer {
 	size_t nlink_fds, link_fds_cap;
 	bool lat_multi; /* the latency uprobes are uprobe_multi links, not perf events */
 	/* Per-PID uprobe_multi attachments, purged from a watched process's new child. */
-	struct lat_attached { char path[PATH_MAX]; uint64_t offset; pid_t pid; } *purge;
+	struct lat_attached {
+		char path[PATH_MAX];
+		uint64_t offset;
+		pid_t pid;
+		bool purged; /* in the last round (on_ring) */
+	} *purge;
 	size_t npurge;
 	char warnings[2048];
 	double mono_to_epoch;
@@ -148,10 +153,22 @@ static int on_ring(void *ctx, void *data, size_t size)
 	const struct tracer_header *h = data;
 
 	if (size >= sizeof(*h) && h->type == TRACER_EV_LATENCY_FORK) {
-		/* Few entries (one per watched PID); a failure leaves the child paying the
-		 * trap untraced, which is all this can cost. */
-		for (size_t i = 0; i < t->npurge; i++)
-			uprobe_multi__purge(t->purge[i].path, t->purge[i].offset, t->purge[i].pid);
+		/* Few entries (one per watched PID and binary). One purge of a probe takes
+		 * its breakpoint out of every process no link wants, so a probe whose purge
+		 * worked is not purged again for another PID; a PID gone meanwhile fails
+		 * (ESRCH) and the next one of that probe is tried. A probe left unpurged
+		 * costs the child the trap untraced, nothing more. */
+		for (size_t i = 0; i < t->npurge; i++) {
+			struct lat_attached *a = &t->purge[i];
+			bool done = false;
+
+			for (size_t j = 0; j < i && !done; j++)
+				done = t->purge[j].purged && t->purge[j].offset == a->offset &&
+				       !strcmp(t->purge[j].path, a->path);
+			if (!done)
+				done = !uprobe_multi__purge(a->path, a->offset, a->pid);
+			a->purged = done;
+		}
 		return 0;
 	}
 	t->handled++;
@@ -419,10 +436,7 @@ static int attach_latency_multi(struct tracer *t, pid_t pid, const char *binary,
 	int fd, ret = 0;
 
 	if (l->kind == LATENCY_SYMBOL) {
-		fd = open(binary, O_RDONLY | O_CLOEXEC);
-		ret = fd < 0 ? -errno : uprobe_function_offset(fd, l->symbol, &off);
-		if (fd >= 0)
-			close(fd);
+		ret = uprobe_file_function_offset(binary, l->symbol, &off);
 		if (ret) {
 			seterr(err, errlen, "cannot attach a uprobe to %s in %s: %s%s", l->symbol,
 			       binary, strerror(-ret),
